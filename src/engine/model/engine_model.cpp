@@ -1,0 +1,161 @@
+#include "engine/model/engine_model.h"
+
+#include <algorithm>
+
+#include "common/check.h"
+#include "common/tokens.h"
+#include "engine/model/step_time.h"
+
+namespace tidal::engine {
+namespace {
+
+uint32_t blocks_for(uint32_t tokens) { return (tokens + kKvBlockTokens - 1) / kKvBlockTokens; }
+
+}  // namespace
+
+EngineModel::EngineModel(const EnginePreset& preset, uint64_t seed, ModelOptions opts)
+    : preset_(preset), kv_(preset.kv_capacity_tokens / kKvBlockTokens, opts.prefix_caching), rng_(seed) {}
+
+void EngineModel::submit(SeqRequest req) {
+  TIDAL_CHECK(req.prompt_tokens >= 1 && req.max_tokens >= 1);
+  TIDAL_CHECK(blocks_for(req.prompt_tokens + req.max_tokens) <= kv_.total_blocks());
+  const SeqId id = req.id;
+  auto [it, inserted] = seqs_.emplace(id, Seq{std::move(req)});
+  TIDAL_CHECK(inserted);
+  waiting_.push_back(id);
+}
+
+void EngineModel::cancel(SeqId id) {
+  auto it = seqs_.find(id);
+  if (it == seqs_.end()) return;
+  kv_.release(it->second.blocks);
+  seqs_.erase(it);
+  if (auto r = std::find(running_.begin(), running_.end(), id); r != running_.end()) {
+    running_.erase(r);
+  } else if (auto w = std::find(waiting_.begin(), waiting_.end(), id); w != waiting_.end()) {
+    waiting_.erase(w);
+  }
+}
+
+bool EngineModel::ensure_blocks(Seq& s, uint32_t upto_tokens) {
+  const uint32_t need = blocks_for(upto_tokens);
+  if (need <= s.blocks.size()) return true;
+  return kv_.allocate(need - static_cast<uint32_t>(s.blocks.size()), s.blocks);
+}
+
+void EngineModel::preempt(Seq& s) {
+  // Recompute-style preemption: blocks go back (content stays hashed, so the
+  // recompute may hit the prefix cache), and the sequence re-enters the queue first.
+  kv_.release(s.blocks);
+  s.blocks.clear();
+  s.computed = 0;
+  ++counters_.preemptions;
+  waiting_.push_front(s.req.id);
+}
+
+void EngineModel::publish_prompt_blocks(Seq& s) {
+  const auto full = std::min<size_t>(s.computed / kKvBlockTokens, s.req.prefix_hashes.size());
+  for (size_t j = 0; j < full && j < s.blocks.size(); ++j) kv_.publish(s.blocks[j], s.req.prefix_hashes[j]);
+}
+
+Step EngineModel::step() {
+  TIDAL_CHECK(has_work());
+  Step out;
+  scheduled_.clear();
+  uint32_t budget = preset_.max_num_batched_tokens;
+  bool preempted_any = false;
+
+  // 1. Running sequences, oldest first; preempt the newest when blocks run out.
+  for (size_t i = 0; i < running_.size() && budget > 0;) {
+    Seq& s = seqs_.at(running_[i]);
+    const uint32_t n = std::min(s.length() - s.computed, budget);
+    bool self_preempted = false;
+    while (!ensure_blocks(s, s.computed + n)) {
+      Seq& victim = seqs_.at(running_.back());
+      running_.pop_back();
+      preempt(victim);
+      preempted_any = true;
+      if (&victim == &s) {
+        self_preempted = true;
+        break;
+      }
+    }
+    if (self_preempted) break;
+    scheduled_.push_back({&s, n});
+    budget -= n;
+    ++i;
+  }
+
+  // 2. Waiting requests, FIFO, while budget, sequence cap and blocks allow.
+  while (!preempted_any && !waiting_.empty() && budget > 0 && running_.size() < preset_.max_num_seqs) {
+    Seq& s = seqs_.at(waiting_.front());
+    if (s.computed == 0 && s.blocks.empty()) {
+      // At least one prompt token is always recomputed.
+      const uint32_t max_hit_blocks = (s.length() - 1) / kKvBlockTokens;
+      const uint32_t queried = std::min<uint32_t>(static_cast<uint32_t>(s.req.prefix_hashes.size()), max_hit_blocks);
+      const uint32_t hits = kv_.acquire_prefix(s.req.prefix_hashes, max_hit_blocks, s.blocks);
+      s.computed = hits * kKvBlockTokens;
+      if (!s.admitted_before) {
+        s.cached_tokens = s.computed;
+        counters_.prefix_queries += static_cast<uint64_t>(queried) * kKvBlockTokens;
+        counters_.prefix_hits += s.computed;
+      }
+    }
+    const uint32_t n = std::min(s.length() - s.computed, budget);
+    if (!ensure_blocks(s, s.computed + n)) {
+      // Not enough room: hand back the prefix blocks and wait for the next step.
+      kv_.release(s.blocks);
+      s.blocks.clear();
+      s.computed = 0;
+      break;
+    }
+    waiting_.pop_front();
+    s.admitted_before = true;
+    running_.push_back(s.req.id);
+    scheduled_.push_back({&s, n});
+    budget -= n;
+  }
+
+  // A request always fits an empty cache (submit checks), so a step never stalls.
+  TIDAL_CHECK(!scheduled_.empty());
+
+  // 3. Cost of the step, then commit: emit a token for every sequence that caught up.
+  for (const auto& sc : scheduled_) {
+    out.tokens += sc.tokens;
+    const bool decoding = sc.tokens == 1 && sc.seq->computed >= sc.seq->req.prompt_tokens;
+    if (decoding) {
+      ++out.decode_seqs;
+      out.context_tokens += sc.seq->computed;
+    } else {
+      out.prefill_tokens += sc.tokens;
+    }
+  }
+  const double ms = step_ms(preset_.step, out.tokens, out.context_tokens) * rng_.lognormal_factor(preset_.step.jitter_sigma);
+  out.duration = from_ms(ms);
+  ++counters_.steps;
+
+  std::vector<SeqId> done;
+  for (const auto& sc : scheduled_) {
+    Seq& s = *sc.seq;
+    const uint32_t before = s.computed;
+    s.computed += sc.tokens;
+    if (before < s.req.prompt_tokens && s.generated == 0) {
+      counters_.prompt_tokens += std::min(s.computed, s.req.prompt_tokens) - before;
+      publish_prompt_blocks(s);
+    }
+    if (s.computed == s.length()) {
+      const uint32_t index = s.generated++;
+      ++counters_.generation_tokens;
+      const bool finished = s.generated >= s.req.max_tokens;
+      out.events.push_back({s.req.id, index, finished, s.cached_tokens});
+      if (finished) done.push_back(s.req.id);
+    }
+  }
+  for (SeqId id : done) {
+    ++counters_.finished;
+    cancel(id);
+  }
+  return out;
+}
+
+}  // namespace tidal::engine

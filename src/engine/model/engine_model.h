@@ -1,0 +1,111 @@
+// The pure, step-synchronous timing model of a continuous-batching LLM engine (vLLM
+// V1 scheduling): each step has a token budget and a sequence cap; running sequences
+// go first (one token per decode, a chunk per unfinished prefill), then waiting
+// requests are admitted while budget, cap and KV blocks allow. Tokens appear at step
+// boundaries, so a long prefill slows the decodes that share its step. No clock: the
+// caller waits `duration` (emulator) or schedules an event (simulator).
+//
+//   EngineModel m(*find_preset("cpu-tiny"), rng_seed);
+//   m.submit({.id = 1, .prompt_tokens = 100, .max_tokens = 20});
+//   while (m.has_work()) { Step s = m.step(); /* wait s.duration, deliver s.tokens */ }
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/rng.h"
+#include "engine/model/kv_cache.h"
+#include "engine/model/preset.h"
+
+namespace tidal::engine {
+
+using SeqId = uint64_t;
+
+struct SeqRequest {
+  SeqId id = 0;
+  uint32_t prompt_tokens = 1;             // REQUIRES: >= 1
+  uint32_t max_tokens = 1;                // output tokens to generate; REQUIRES: >= 1
+  std::vector<BlockHash> prefix_hashes;   // chained hashes of full 16-token prompt blocks
+};
+
+struct TokenEvent {
+  SeqId id;
+  uint32_t index;        // 0-based output token index; 0 = first token (TTFT)
+  bool finished;         // this was the last token
+  uint32_t cached_tokens;  // prompt tokens served from the prefix cache (first admission)
+};
+
+struct Step {
+  Duration duration{};
+  uint32_t tokens = 0;            // N
+  uint64_t context_tokens = 0;    // C
+  uint32_t prefill_tokens = 0;
+  uint32_t decode_seqs = 0;
+  std::vector<TokenEvent> events;  // tokens emitted at the end of the step
+};
+
+struct EngineCounters {
+  uint64_t prompt_tokens = 0;        // prompt tokens computed (excludes cache hits)
+  uint64_t generation_tokens = 0;
+  uint64_t preemptions = 0;
+  uint64_t prefix_queries = 0;       // prompt tokens looked up in the prefix cache
+  uint64_t prefix_hits = 0;          // of which found
+  uint64_t finished = 0;
+  uint64_t steps = 0;
+};
+
+struct ModelOptions {
+  bool prefix_caching = true;
+};
+
+class EngineModel {
+ public:
+  EngineModel(const EnginePreset& preset, uint64_t seed, ModelOptions opts = {});
+
+  // Queues a request (FIFO). REQUIRES: unique id; prompt + max_tokens <= max_model_len.
+  void submit(SeqRequest req);
+  // Drops a request wherever it is and frees its blocks; no-op for unknown ids.
+  void cancel(SeqId id);
+  // Plans and commits one step. REQUIRES: has_work().
+  [[nodiscard]] Step step();
+
+  [[nodiscard]] bool has_work() const { return !running_.empty() || !waiting_.empty(); }
+  [[nodiscard]] size_t num_running() const { return running_.size(); }
+  [[nodiscard]] size_t num_waiting() const { return waiting_.size(); }
+  [[nodiscard]] double kv_usage() const { return kv_.usage(); }
+  [[nodiscard]] const EngineCounters& counters() const { return counters_; }
+  [[nodiscard]] const EnginePreset& preset() const { return preset_; }
+
+ private:
+  struct Seq {
+    SeqRequest req;
+    uint32_t computed = 0;    // tokens whose KV is computed
+    uint32_t generated = 0;   // output tokens emitted
+    uint32_t cached_tokens = 0;
+    bool admitted_before = false;
+    std::vector<BlockId> blocks;
+    [[nodiscard]] uint32_t length() const { return req.prompt_tokens + generated; }
+  };
+  struct Scheduled {
+    Seq* seq;
+    uint32_t tokens;
+  };
+
+  bool ensure_blocks(Seq& s, uint32_t upto_tokens);
+  void preempt(Seq& s);
+  void publish_prompt_blocks(Seq& s);
+
+  EnginePreset preset_;
+  KvCache kv_;
+  Rng rng_;
+  std::unordered_map<SeqId, Seq> seqs_;
+  std::vector<SeqId> running_;   // admission order
+  std::deque<SeqId> waiting_;
+  std::vector<Scheduled> scheduled_;  // reused each step
+  EngineCounters counters_;
+};
+
+}  // namespace tidal::engine

@@ -1,0 +1,97 @@
+#include "engine/model/kv_cache.h"
+
+#include "common/check.h"
+
+namespace tidal::engine {
+
+KvCache::KvCache(uint32_t num_blocks, bool prefix_caching)
+    : blocks_(num_blocks), prefix_caching_(prefix_caching) {
+  by_hash_.reserve(num_blocks);
+  for (BlockId id = 0; id < num_blocks; ++id) push_back(id);
+}
+
+void KvCache::unlink(BlockId id) {
+  Block& b = blocks_[id];
+  if (b.prev != kNone) blocks_[b.prev].next = b.next; else head_ = b.next;
+  if (b.next != kNone) blocks_[b.next].prev = b.prev; else tail_ = b.prev;
+  b.prev = b.next = kNone;
+  --free_count_;
+}
+
+void KvCache::push_back(BlockId id) {
+  Block& b = blocks_[id];
+  b.prev = tail_;
+  b.next = kNone;
+  if (tail_ != kNone) blocks_[tail_].next = id; else head_ = id;
+  tail_ = id;
+  ++free_count_;
+}
+
+uint32_t KvCache::acquire_prefix(std::span<const BlockHash> hashes, uint32_t max_blocks,
+                                 std::vector<BlockId>& out) {
+  if (!prefix_caching_) return 0;
+  uint32_t hits = 0;
+  for (BlockHash h : hashes) {
+    if (hits >= max_blocks) break;
+    auto it = by_hash_.find(h);
+    if (it == by_hash_.end()) break;
+    Block& b = blocks_[it->second];
+    if (b.refs == 0) unlink(it->second);
+    ++b.refs;
+    out.push_back(it->second);
+    ++hits;
+  }
+  return hits;
+}
+
+bool KvCache::allocate(uint32_t n, std::vector<BlockId>& out) {
+  if (n > free_count_) return false;
+  for (uint32_t i = 0; i < n; ++i) {
+    const BlockId id = head_;
+    TIDAL_CHECK(id != kNone);
+    unlink(id);
+    Block& b = blocks_[id];
+    if (b.hashed) {
+      auto it = by_hash_.find(b.hash);
+      if (it != by_hash_.end() && it->second == id) by_hash_.erase(it);
+      b.hashed = false;
+    }
+    b.refs = 1;
+    out.push_back(id);
+  }
+  return true;
+}
+
+void KvCache::publish(BlockId id, BlockHash hash) {
+  if (!prefix_caching_) return;
+  Block& b = blocks_[id];
+  if (b.hashed) return;
+  // Another block may already hold this content (two sequences prefilled it at once);
+  // keep the first, so lookups stay unambiguous.
+  if (by_hash_.emplace(hash, id).second) {
+    b.hashed = true;
+    b.hash = hash;
+  }
+}
+
+void KvCache::release(std::span<const BlockId> blocks) {
+  // Release tail-first so a sequence's last blocks sit nearest the LRU head.
+  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
+    Block& b = blocks_[*it];
+    TIDAL_CHECK(b.refs > 0);
+    if (--b.refs == 0) {
+      // Unhashed blocks carry nothing reusable: put them first in line for eviction.
+      if (b.hashed) {
+        push_back(*it);
+      } else {
+        b.prev = kNone;
+        b.next = head_;
+        if (head_ != kNone) blocks_[head_].prev = *it; else tail_ = *it;
+        head_ = *it;
+        ++free_count_;
+      }
+    }
+  }
+}
+
+}  // namespace tidal::engine

@@ -1,0 +1,56 @@
+// KV cache block manager with a prefix cache, after vLLM: fixed-size blocks of 16
+// tokens; full prompt blocks are published under a chained hash; blocks whose last
+// user left keep their content in an LRU free list and are reused on a hash hit or
+// evicted (oldest first) when a fresh block is needed.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+namespace tidal::engine {
+
+using BlockId = uint32_t;
+using BlockHash = uint64_t;
+
+class KvCache {
+ public:
+  KvCache(uint32_t num_blocks, bool prefix_caching);
+
+  // Pins the longest cached prefix of `hashes` (at most `max_blocks`) and appends the
+  // blocks to `out`. Returns the number of blocks hit.
+  uint32_t acquire_prefix(std::span<const BlockHash> hashes, uint32_t max_blocks, std::vector<BlockId>& out);
+  // Appends `n` fresh blocks to `out`, evicting cached content LRU-first. False, with
+  // nothing taken, if fewer than `n` blocks are free.
+  bool allocate(uint32_t n, std::vector<BlockId>& out);
+  // Records that block `id` now holds the tokens hashed to `hash`.
+  void publish(BlockId id, BlockHash hash);
+  // Unpins blocks; the last ones in `blocks` are evicted first.
+  void release(std::span<const BlockId> blocks);
+
+  [[nodiscard]] uint32_t free_blocks() const { return free_count_; }
+  [[nodiscard]] uint32_t total_blocks() const { return static_cast<uint32_t>(blocks_.size()); }
+  [[nodiscard]] double usage() const {
+    return blocks_.empty() ? 0.0 : 1.0 - static_cast<double>(free_count_) / static_cast<double>(blocks_.size());
+  }
+
+ private:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  struct Block {
+    uint32_t refs = 0;
+    bool hashed = false;
+    BlockHash hash = 0;
+    uint32_t prev = kNone, next = kNone;  // free-list links (LRU: head evicted first)
+  };
+  void unlink(BlockId id);
+  void push_back(BlockId id);
+
+  std::vector<Block> blocks_;
+  std::unordered_map<BlockHash, BlockId> by_hash_;
+  uint32_t head_ = kNone, tail_ = kNone;
+  uint32_t free_count_ = 0;
+  bool prefix_caching_;
+};
+
+}  // namespace tidal::engine

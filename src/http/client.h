@@ -1,0 +1,91 @@
+// The HTTP/1.1 client side: keep-alive connections to upstreams, pooled per event
+// loop (not thread-safe: one pool per loop, share nothing), and a response reader
+// that hands the body over piece by piece as it arrives (for SSE relaying).
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "common/error.h"
+#include "http/types.h"
+#include "http/url.h"
+
+namespace tidal::http {
+
+struct Connection {
+  explicit Connection(asio::any_io_executor ex) : stream(ex) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  tcp::endpoint peer;
+  bool reused = false;     // came from the idle pool (may have been closed by the peer)
+  bool reusable = false;   // set by the user once a response completed with keep-alive
+  std::chrono::steady_clock::time_point idle_since{};
+};
+using ConnectionPtr = std::unique_ptr<Connection>;
+
+struct PoolOptions {
+  size_t max_idle_per_endpoint = 256;
+  std::chrono::milliseconds max_idle_time{4000};  // below llama-server's 5 s keep-alive
+};
+
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(asio::any_io_executor ex, PoolOptions opts = {}) : ex_(std::move(ex)), opts_(opts) {}
+
+  // An idle connection to `ep` or a new one. Errors: connection_refused, timed_out, ...
+  awaitable<std::pair<error_code, ConnectionPtr>> acquire(const tcp::endpoint& ep,
+                                                          std::chrono::milliseconds connect_timeout);
+  // A new connection, never from the pool.
+  awaitable<std::pair<error_code, ConnectionPtr>> connect(const tcp::endpoint& ep,
+                                                          std::chrono::milliseconds connect_timeout);
+  // Returns a connection; kept only if `reusable` and the pool has room.
+  void release(ConnectionPtr conn);
+  // Drops idle connections to `ep` (the replica went away).
+  void forget(const tcp::endpoint& ep);
+  [[nodiscard]] size_t idle_count() const;
+
+ private:
+  asio::any_io_executor ex_;
+  PoolOptions opts_;
+  std::unordered_map<std::string, std::deque<ConnectionPtr>> idle_;
+};
+
+// Reads one response: header first, then body pieces as the peer sends them.
+class ResponseReader {
+ public:
+  explicit ResponseReader(uint64_t body_limit = 64ull << 20);
+  awaitable<error_code> read_header(Connection& c, std::chrono::milliseconds timeout);
+  // Replaces `out` with the next body bytes (possibly empty). Check done() after.
+  awaitable<error_code> read_some(Connection& c, std::string& out, std::chrono::milliseconds timeout);
+  // Reads the remaining body into `out` (appending).
+  awaitable<error_code> read_all(Connection& c, std::string& out, std::chrono::milliseconds timeout);
+
+  [[nodiscard]] bool done() const { return parser_.is_done(); }
+  [[nodiscard]] const bhttp::response_header<>& header() const { return parser_.get().base(); }
+  [[nodiscard]] unsigned status() const { return parser_.get().result_int(); }
+  [[nodiscard]] bool keep_alive() const { return parser_.get().keep_alive(); }
+
+ private:
+  bhttp::response_parser<bhttp::buffer_body> parser_;
+  char buf_[16384];
+};
+
+// Resolves a URL to one endpoint (blocking; call at configuration time).
+[[nodiscard]] Result<tcp::endpoint> resolve(const Url& url);
+
+struct SimpleResponse {
+  unsigned status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+// One whole request/response on a pooled connection, for control traffic (health
+// checks, /v1/models, tests). `timeout` bounds the whole exchange.
+awaitable<std::pair<error_code, SimpleResponse>> fetch(ConnectionPool& pool, const tcp::endpoint& ep,
+                                                       Request req, std::chrono::milliseconds timeout);
+
+}  // namespace tidal::http

@@ -1,0 +1,181 @@
+#include "http/server.h"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/socket_base.hpp>
+
+#include "common/log.h"
+
+namespace tidal::http {
+namespace {
+
+using namespace boost::asio::experimental::awaitable_operators;
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+Response default_error(bhttp::status status, std::string_view message) {
+  Response res{status, 11};
+  res.set(bhttp::field::content_type, "text/plain");
+  res.body() = std::string(message) + "\n";
+  return res;
+}
+
+// Completes when the client closes or resets the connection. Bytes it reads (a
+// pipelined next request) are kept in `buf`; after that it waits to be cancelled.
+awaitable<void> watch_peer(beast::tcp_stream& stream, beast::flat_buffer& buf) {
+  auto [ec, n] = co_await stream.socket().async_read_some(buf.prepare(4096), use_tuple);
+  if (ec) co_return;
+  buf.commit(n);
+  asio::steady_timer forever(stream.get_executor(), asio::steady_timer::time_point::max());
+  co_await forever.async_wait(use_tuple);
+}
+
+}  // namespace
+
+Server::Server(ServerOptions opts, Handler handler, ErrorResponder on_error)
+    : opts_(std::move(opts)), handler_(std::move(handler)), on_error_(std::move(on_error)) {
+  if (!on_error_) on_error_ = default_error;
+  if (opts_.threads == 0) opts_.threads = 1;
+  for (unsigned i = 0; i < opts_.threads; ++i) {
+    loops_.push_back(std::make_unique<asio::io_context>(1));
+    guards_.emplace_back(loops_.back()->get_executor());
+  }
+}
+
+Server::~Server() {
+  stop();
+  join();
+}
+
+void Server::listen() {
+  const auto address = asio::ip::make_address(opts_.host);
+  uint16_t port = opts_.port;
+  for (auto& loop : loops_) {
+    auto acceptor = std::make_unique<tcp::acceptor>(*loop);
+    tcp::endpoint ep(address, port);
+    acceptor->open(ep.protocol());
+    acceptor->set_option(asio::socket_base::reuse_address(true));
+    acceptor->set_option(ReusePort(true));
+    acceptor->bind(ep);
+    acceptor->listen(asio::socket_base::max_listen_connections);
+    port = acceptor->local_endpoint().port();
+    acceptors_.push_back(std::move(acceptor));
+  }
+  port_ = port;
+  for (auto& acceptor : acceptors_) {
+    asio::co_spawn(acceptor->get_executor(), accept_loop(*acceptor), asio::detached);
+  }
+  listening_ = true;
+}
+
+void Server::start() {
+  for (auto& loop : loops_) {
+    threads_.emplace_back([ctx = loop.get()] { ctx->run(); });
+  }
+}
+
+void Server::stop() {
+  for (size_t i = 0; i < acceptors_.size(); ++i) {
+    asio::post(*loops_[i], [a = acceptors_[i].get()] {
+      error_code ignored;
+      a->close(ignored);
+    });
+  }
+  guards_.clear();
+  for (auto& loop : loops_) loop->stop();
+}
+
+void Server::join() {
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
+  auto log = logger("http");
+  while (acceptor.is_open()) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      // Out of file descriptors and the like: log, back off briefly, keep serving.
+      log->warn("accept failed error={}", ec.message());
+      asio::steady_timer backoff(acceptor.get_executor(), std::chrono::milliseconds(50));
+      co_await backoff.async_wait(use_tuple);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), [this](std::exception_ptr e) {
+      if (!e) return;
+      ++stats_.internal_errors;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        logger("http")->error("session failed error={}", ex.what());
+      }
+    });
+  }
+}
+
+awaitable<void> Server::session(tcp::socket socket) {
+  ++stats_.connections_open;
+  ++stats_.connections_total;
+  struct Closing {
+    ServerStats& s;
+    ~Closing() { --s.connections_open; }
+  } closing{stats_};
+
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buf;
+  while (true) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(opts_.max_body_bytes);
+    parser.header_limit(64 * 1024);
+    stream.expires_after(opts_.idle_timeout);
+    auto [ec, n] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
+    if (ec) {
+      if (ec == bhttp::error::body_limit) {
+        Exchange ex(stream, 11, false);
+        co_await ex.respond(on_error_(bhttp::status::payload_too_large,
+                                      "request body exceeds the limit of " + std::to_string(opts_.max_body_bytes) +
+                                          " bytes"));
+      } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
+                 ec != beast::error::timeout && ec != asio::error::connection_reset &&
+                 ec != asio::error::operation_aborted && n > 0) {
+        Exchange ex(stream, 11, false);
+        co_await ex.respond(on_error_(bhttp::status::bad_request, "malformed HTTP request: " + ec.message()));
+      }
+      break;
+    }
+    stream.expires_never();
+    ++stats_.requests_total;
+    Request req = parser.release();
+    Exchange ex(stream, req.version(), req.keep_alive());
+    bool client_left = false;
+    bool failed = false;
+    try {
+      if (opts_.watch_disconnect && buf.size() == 0) {
+        auto winner = co_await (handler_(req, ex) || watch_peer(stream, buf));
+        client_left = winner.index() == 1;
+      } else {
+        co_await handler_(req, ex);
+      }
+    } catch (const std::exception& e) {
+      ++stats_.internal_errors;
+      logger("http")->error("handler failed target={} error={}", std::string_view(req.target()), e.what());
+      failed = true;
+    }
+    if (failed) {
+      if (!ex.started()) co_await ex.respond(on_error_(bhttp::status::internal_server_error, "internal error"));
+      break;
+    }
+    if (client_left) break;
+    if (!ex.started()) {
+      co_await ex.respond(on_error_(bhttp::status::internal_server_error, "handler sent no response"));
+    }
+    if (!ex.keep_alive()) break;
+  }
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream.socket().close(ignored);
+}
+
+}  // namespace tidal::http

@@ -1,0 +1,83 @@
+// An HTTP/1.1 server: one event loop per thread, each with its own SO_REUSEPORT
+// acceptor (share nothing), one coroutine per connection. A handler runs per request;
+// while it runs the connection is watched, and a client that disconnects cancels the
+// handler (its pending operation completes with operation_aborted).
+//
+//   Server server({.port = 0, .threads = 2}, handler);
+//   server.listen(); server.start(); ... server.stop(); server.join();
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/exchange.h"
+#include "http/types.h"
+
+namespace tidal::http {
+
+using Handler = std::function<awaitable<void>(Request&, Exchange&)>;
+// Builds the response for a request the server rejects itself (unparseable, too large).
+using ErrorResponder = std::function<Response(bhttp::status, std::string_view message)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;                              // 0: an ephemeral port
+  unsigned threads = 1;                           // event loops; REQUIRES: >= 1
+  uint64_t max_body_bytes = 1 << 20;              // larger bodies get 413
+  std::chrono::milliseconds idle_timeout{75000};  // keep-alive idle and header read limit
+  bool watch_disconnect = true;                   // cancel handlers when the client leaves
+  std::string server_name = "tidal";
+};
+
+struct ServerStats {
+  std::atomic<uint64_t> connections_open{0};
+  std::atomic<uint64_t> connections_total{0};
+  std::atomic<uint64_t> requests_total{0};
+  std::atomic<uint64_t> internal_errors{0};
+};
+
+class Server {
+ public:
+  Server(ServerOptions opts, Handler handler, ErrorResponder on_error = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listening sockets and starts accepting; throws on failure. May be called
+  // before or after start() (an engine in cold start listens late).
+  void listen();
+  // Runs the event loops, one thread each.
+  void start();
+  // Stops accepting and stops every loop; connections are closed.
+  void stop();
+  void join();
+
+  [[nodiscard]] uint16_t port() const { return port_; }
+  [[nodiscard]] bool listening() const { return listening_; }
+  [[nodiscard]] asio::io_context& loop(size_t i) { return *loops_[i]; }
+  [[nodiscard]] size_t loops() const { return loops_.size(); }
+  [[nodiscard]] const ServerStats& stats() const { return stats_; }
+  [[nodiscard]] const ServerOptions& options() const { return opts_; }
+
+ private:
+  awaitable<void> accept_loop(tcp::acceptor& acceptor);
+  awaitable<void> session(tcp::socket socket);
+
+  ServerOptions opts_;
+  Handler handler_;
+  ErrorResponder on_error_;
+  std::vector<std::unique_ptr<asio::io_context>> loops_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::vector<std::thread> threads_;
+  ServerStats stats_;
+  uint16_t port_ = 0;
+  std::atomic<bool> listening_{false};
+};
+
+}  // namespace tidal::http

@@ -1,0 +1,36 @@
+#include "http/url.h"
+
+#include <charconv>
+
+namespace tidal::http {
+
+Result<Url> parse_url(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return make_error(ErrorKind::kInvalidRequest, "bad url '" + std::string(text) + "': " + std::string(why));
+  };
+  std::string_view rest = text;
+  if (rest.starts_with("https://")) return bad("https upstreams are not supported yet");
+  if (rest.starts_with("http://")) rest.remove_prefix(7);
+  if (rest.find("://") != std::string_view::npos) return bad("only http:// is supported");
+  Url url;
+  const size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  if (slash != std::string_view::npos) url.path = std::string(rest.substr(slash));
+  const size_t colon = authority.rfind(':');
+  if (colon == std::string_view::npos) {
+    url.host = std::string(authority);
+  } else {
+    url.host = std::string(authority.substr(0, colon));
+    std::string_view port = authority.substr(colon + 1);
+    unsigned value = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || ptr != port.data() + port.size() || value == 0 || value > 65535) {
+      return bad("port must be 1-65535");
+    }
+    url.port = static_cast<uint16_t>(value);
+  }
+  if (url.host.empty()) return bad("missing host");
+  return url;
+}
+
+}  // namespace tidal::http
