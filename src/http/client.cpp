@@ -114,7 +114,13 @@ awaitable<std::pair<error_code, SimpleResponse>> fetch(ConnectionPool& pool, con
                                                        std::chrono::milliseconds timeout) {
   SimpleResponse out;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto [cec, conn] = attempt == 0 ? co_await pool.acquire(ep, timeout) : co_await pool.connect(ep, timeout);
+    std::pair<error_code, ConnectionPtr> got;
+    if (attempt == 0) {
+      got = co_await pool.acquire(ep, timeout);
+    } else {
+      got = co_await pool.connect(ep, timeout);  // GCC 12: no co_await inside ?:
+    }
+    auto& [cec, conn] = got;
     if (cec) co_return std::pair{cec, out};
     const bool reused = conn->reused;
     req.keep_alive(true);

@@ -1,0 +1,70 @@
+// The replica registry: every upstream replica the gateway knows, its state
+// (starting / ready / draining / ejected), and its in-flight count. The list of
+// replicas is an immutable snapshot swapped atomically; per-replica counters are
+// atomics, so the hot path takes no lock.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "http/types.h"
+#include "http/url.h"
+#include "routing/replica_view.h"
+
+namespace tidal::fleet {
+
+using routing::ReplicaId;
+
+enum class ReplicaState : uint8_t { kStarting, kReady, kDraining, kEjected, kGone };
+[[nodiscard]] std::string_view to_string(ReplicaState s);
+
+struct Replica {
+  ReplicaId id = 0;
+  std::string pool;
+  http::Url url;
+  http::tcp::endpoint endpoint;
+  uint32_t max_in_flight = 0;  // 0 = unlimited
+  std::atomic<uint32_t> in_flight{0};
+  std::atomic<ReplicaState> state{ReplicaState::kStarting};
+  std::atomic<uint32_t> engine_waiting{0};
+  std::atomic<double> kv_usage{0.0};
+
+  [[nodiscard]] std::string name() const { return url.authority(); }
+};
+
+using ReplicaList = std::vector<Replica*>;
+
+class Registry {
+ public:
+  using Listener = std::function<void(const Replica&, ReplicaState from, ReplicaState to)>;
+
+  ReplicaId add(std::string pool, http::Url url, http::tcp::endpoint ep, uint32_t max_in_flight,
+                ReplicaState initial);
+  // Moves a replica to `to` and tells listeners; returns false if it was already there.
+  bool set_state(ReplicaId id, ReplicaState to, std::string_view reason);
+  // Called on every state change (from the changing thread); register before serving.
+  void on_change(Listener l) { listeners_.push_back(std::move(l)); }
+
+  [[nodiscard]] std::shared_ptr<const ReplicaList> snapshot() const { return list_.load(std::memory_order_acquire); }
+  [[nodiscard]] Replica& at(ReplicaId id) const;
+
+  // Fresh views of a pool's replicas into `out` (cleared first; reuse it to avoid allocating).
+  void views(std::string_view pool, std::vector<routing::ReplicaView>& out) const;
+  // Takes an in-flight slot if the replica is under its limit.
+  [[nodiscard]] bool try_acquire(ReplicaId id) const;
+  void release(ReplicaId id) const;
+  // Replicas of a pool in a state.
+  [[nodiscard]] size_t count(std::string_view pool, ReplicaState s) const;
+
+ private:
+  mutable std::mutex mu_;  // serialises add()
+  std::vector<std::unique_ptr<Replica>> owned_;
+  std::atomic<std::shared_ptr<const ReplicaList>> list_{std::make_shared<const ReplicaList>()};
+  std::vector<Listener> listeners_;
+};
+
+}  // namespace tidal::fleet

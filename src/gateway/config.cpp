@@ -1,0 +1,209 @@
+#include "gateway/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "http/url.h"
+
+extern char** environ;
+
+namespace tidal::gateway {
+namespace {
+
+struct ConfigError : std::runtime_error {
+  ConfigError(std::string key, std::string why) : std::runtime_error(why), key(std::move(key)) {}
+  std::string key;
+};
+
+template <class T>
+T get(const YAML::Node& n, const std::string& key) {
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    throw ConfigError(key, "has the wrong type");
+  }
+}
+
+void check_keys(const YAML::Node& map, const std::string& where, const std::set<std::string>& known) {
+  if (!map.IsMap()) throw ConfigError(where, "must be a mapping");
+  for (const auto& kv : map) {
+    const auto key = kv.first.as<std::string>();
+    if (!known.count(key)) throw ConfigError(where.empty() ? key : where + "." + key, "is not a known key");
+  }
+}
+
+template <class T>
+void read(const YAML::Node& map, const std::string& where, const char* key, T& out) {
+  if (auto n = map[key]) out = get<T>(n, where + "." + key);
+}
+
+std::vector<std::string> strings(const YAML::Node& n, const std::string& key) {
+  if (n.IsScalar()) return {n.as<std::string>()};  // allow a single value (and env overrides)
+  if (!n.IsSequence()) throw ConfigError(key, "must be a list of strings");
+  std::vector<std::string> out;
+  for (const auto& v : n) out.push_back(get<std::string>(v, key));
+  return out;
+}
+
+PoolConfig parse_pool(const YAML::Node& n, const std::string& where) {
+  check_keys(n, where, {"name", "models", "replicas", "max_in_flight_per_replica", "max_queue", "queue_timeout_s", "local"});
+  PoolConfig p;
+  read(n, where, "name", p.name);
+  if (auto m = n["models"]) p.models = strings(m, where + ".models");
+  if (auto r = n["replicas"]) p.replicas = strings(r, where + ".replicas");
+  read(n, where, "max_in_flight_per_replica", p.max_in_flight_per_replica);
+  read(n, where, "max_queue", p.max_queue);
+  read(n, where, "queue_timeout_s", p.queue_timeout_s);
+  if (auto l = n["local"]) {
+    const std::string lw = where + ".local";
+    check_keys(l, lw, {"count", "command", "args", "ready_timeout_s"});
+    read(l, lw, "count", p.local.count);
+    if (auto c = l["command"]) p.local.command = strings(c, lw + ".command");
+    if (auto a = l["args"]) p.local.args = strings(a, lw + ".args");
+    read(l, lw, "ready_timeout_s", p.local.ready_timeout_s);
+  }
+  return p;
+}
+
+// TIDAL_GATEWAY__PORT=9000 sets gateway.port; TIDAL_POOLS__0__MAX_QUEUE sets pools[0].max_queue.
+void apply_env(YAML::Node& root, char** env) {
+  for (char** e = env; e && *e; ++e) {
+    std::string_view kv(*e);
+    if (!kv.starts_with("TIDAL_")) continue;
+    const size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string name(kv.substr(6, eq - 6));
+    const std::string value(kv.substr(eq + 1));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::vector<std::string> path;
+    for (size_t start = 0;;) {
+      const size_t sep = name.find("__", start);
+      path.push_back(name.substr(start, sep == std::string::npos ? std::string::npos : sep - start));
+      if (sep == std::string::npos) break;
+      start = sep + 2;
+    }
+    if (path.size() < 2) continue;  // TIDAL_FOO is not a config key (e.g. TIDAL_LOG)
+    std::function<void(YAML::Node, size_t)> set = [&](YAML::Node node, size_t i) {
+      const std::string& key = path[i];
+      const bool index = !key.empty() && std::all_of(key.begin(), key.end(), ::isdigit);
+      if (i + 1 == path.size()) {
+        if (index) node[std::stoul(key)] = value; else node[key] = value;
+        return;
+      }
+      if (index) {
+        const size_t idx = std::stoul(key);
+        if (!node.IsSequence() || idx >= node.size()) throw ConfigError(name, "indexes a list entry that does not exist");
+        set(node[idx], i + 1);
+      } else {
+        set(node[key], i + 1);
+      }
+    };
+    set(root, 0);
+  }
+}
+
+GatewayConfig decode(const YAML::Node& root) {
+  GatewayConfig c;
+  if (root.IsNull()) return c;
+  check_keys(root, "", {"gateway", "routing", "health", "pools"});
+  if (auto g = root["gateway"]) {
+    check_keys(g, "gateway", {"host", "port", "threads", "max_body_bytes", "connect_timeout_ms", "request_timeout_s",
+                              "upstream_idle_timeout_s", "client_idle_timeout_s", "max_attempts"});
+    read(g, "gateway", "host", c.host);
+    read(g, "gateway", "port", c.port);
+    read(g, "gateway", "threads", c.threads);
+    read(g, "gateway", "max_body_bytes", c.max_body_bytes);
+    read(g, "gateway", "connect_timeout_ms", c.connect_timeout_ms);
+    read(g, "gateway", "request_timeout_s", c.request_timeout_s);
+    read(g, "gateway", "upstream_idle_timeout_s", c.upstream_idle_timeout_s);
+    read(g, "gateway", "client_idle_timeout_s", c.client_idle_timeout_s);
+    read(g, "gateway", "max_attempts", c.max_attempts);
+  }
+  if (auto r = root["routing"]) {
+    check_keys(r, "routing", {"policy", "choices"});
+    read(r, "routing", "policy", c.routing.policy);
+    read(r, "routing", "choices", c.routing.choices);
+  }
+  if (auto h = root["health"]) {
+    check_keys(h, "health", {"interval_ms", "timeout_ms", "unhealthy_threshold", "healthy_threshold", "path"});
+    uint32_t interval = static_cast<uint32_t>(c.health.interval.count());
+    uint32_t timeout = static_cast<uint32_t>(c.health.timeout.count());
+    read(h, "health", "interval_ms", interval);
+    read(h, "health", "timeout_ms", timeout);
+    c.health.interval = std::chrono::milliseconds(interval);
+    c.health.timeout = std::chrono::milliseconds(timeout);
+    read(h, "health", "unhealthy_threshold", c.health.unhealthy_threshold);
+    read(h, "health", "healthy_threshold", c.health.healthy_threshold);
+    read(h, "health", "path", c.health.path);
+  }
+  if (auto pools = root["pools"]) {
+    if (!pools.IsSequence()) throw ConfigError("pools", "must be a list");
+    for (size_t i = 0; i < pools.size(); ++i) c.pools.push_back(parse_pool(pools[i], "pools[" + std::to_string(i) + "]"));
+  }
+  return c;
+}
+
+}  // namespace
+
+Result<GatewayConfig> parse_config(const std::string& yaml, const std::string& origin, char** env) {
+  try {
+    YAML::Node root = yaml.empty() ? YAML::Node() : YAML::Load(yaml);
+    if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+    apply_env(root, env ? env : environ);
+    GatewayConfig c = decode(root);
+    if (auto ok = validate(c); !ok) {
+      return make_error(ErrorKind::kInvalidRequest, origin + ": " + ok.error().param + ": " + ok.error().message,
+                        ok.error().param);
+    }
+    return c;
+  } catch (const ConfigError& e) {
+    return make_error(ErrorKind::kInvalidRequest, origin + ": " + e.key + ": " + e.what(), e.key);
+  } catch (const YAML::Exception& e) {
+    return make_error(ErrorKind::kInvalidRequest, origin + ": " + e.what());
+  }
+}
+
+Result<GatewayConfig> load_config(const std::string& path) {
+  if (path.empty()) return parse_config("", "defaults");
+  std::ifstream in(path);
+  if (!in) return make_error(ErrorKind::kInvalidRequest, path + ": cannot open the file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+Result<bool> validate(const GatewayConfig& c) {
+  auto bad = [](std::string key, std::string why) { return make_error(ErrorKind::kInvalidRequest, std::move(why), std::move(key)); };
+  if (c.max_attempts < 1) return bad("gateway.max_attempts", "must be >= 1");
+  if (c.request_timeout_s <= 0) return bad("gateway.request_timeout_s", "must be > 0");
+  if (c.upstream_idle_timeout_s <= 0) return bad("gateway.upstream_idle_timeout_s", "must be > 0");
+  if (c.client_idle_timeout_s <= 0) return bad("gateway.client_idle_timeout_s", "must be > 0");
+  if (c.connect_timeout_ms < 1) return bad("gateway.connect_timeout_ms", "must be >= 1");
+  if (c.health.unhealthy_threshold < 1) return bad("health.unhealthy_threshold", "must be >= 1");
+  if (c.health.healthy_threshold < 1) return bad("health.healthy_threshold", "must be >= 1");
+  if (c.health.interval.count() < 10) return bad("health.interval_ms", "must be >= 10");
+  if (c.routing.choices < 1) return bad("routing.choices", "must be >= 1");
+  if (c.routing.policy != "least_outstanding") return bad("routing.policy", "unknown policy '" + c.routing.policy + "' (known: least_outstanding)");
+  std::set<std::string> names;
+  for (size_t i = 0; i < c.pools.size(); ++i) {
+    const auto& p = c.pools[i];
+    const std::string w = "pools[" + std::to_string(i) + "]";
+    if (p.name.empty()) return bad(w + ".name", "must not be empty");
+    if (!names.insert(p.name).second) return bad(w + ".name", "duplicate pool name '" + p.name + "'");
+    if (p.queue_timeout_s < 0) return bad(w + ".queue_timeout_s", "must be >= 0");
+    for (size_t j = 0; j < p.replicas.size(); ++j) {
+      auto u = http::parse_url(p.replicas[j]);
+      if (!u) return bad(w + ".replicas[" + std::to_string(j) + "]", u.error().message);
+    }
+  }
+  return true;
+}
+
+}  // namespace tidal::gateway

@@ -1,0 +1,56 @@
+// Gateway configuration: one YAML file, every key overridable by an environment
+// variable (TIDAL_<SECTION>__<KEY>, e.g. TIDAL_GATEWAY__PORT=9000). A bad config is
+// refused at start with the file, the key and the reason.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "fleet/health_checker.h"
+#include "routing/policy.h"
+
+namespace tidal::gateway {
+
+struct LocalReplicasConfig {
+  uint32_t count = 0;                 // replicas `tidal serve` starts as local processes
+  std::vector<std::string> command;   // empty: this binary's `engine` subcommand
+  std::vector<std::string> args;      // extra arguments; "--port N" is appended
+  double ready_timeout_s = 300;       // give up waiting for a replica after this long
+};
+
+struct PoolConfig {
+  std::string name = "default";
+  std::vector<std::string> models;       // request `model` values routed here; empty: any
+  std::vector<std::string> replicas;     // static upstreams, "http://host:port"
+  uint32_t max_in_flight_per_replica = 256;  // concurrency limit per replica; 0 = unlimited
+  uint32_t max_queue = 10'000;           // requests waiting in the gateway; more get 503
+  double queue_timeout_s = 30.0;         // longest wait for a slot before 503 + Retry-After
+  LocalReplicasConfig local;
+};
+
+struct GatewayConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  unsigned threads = 0;                  // event loops; 0 = one per core
+  uint64_t max_body_bytes = 8ull << 20;  // larger request bodies get 413
+  uint32_t connect_timeout_ms = 2000;
+  double request_timeout_s = 600;        // whole upstream exchange
+  double upstream_idle_timeout_s = 120;  // longest silence from an upstream mid-response
+  double client_idle_timeout_s = 75;     // keep-alive idle on client connections
+  uint32_t max_attempts = 3;             // tries per request across replicas (before the first byte)
+  routing::RoutingConfig routing;
+  fleet::HealthCheckConfig health;
+  std::vector<PoolConfig> pools;
+};
+
+// Loads a YAML file (empty path: defaults only), then applies TIDAL_* overrides.
+[[nodiscard]] Result<GatewayConfig> load_config(const std::string& path);
+// Parses YAML text; `origin` names it in errors.
+[[nodiscard]] Result<GatewayConfig> parse_config(const std::string& yaml, const std::string& origin,
+                                                 char** env = nullptr);
+// Checks cross-field rules (at least one pool, replicas parse, ...).
+[[nodiscard]] Result<bool> validate(const GatewayConfig& config);
+
+}  // namespace tidal::gateway

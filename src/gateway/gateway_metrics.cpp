@@ -1,0 +1,89 @@
+#include "gateway/gateway_metrics.h"
+
+#include "common/check.h"
+#include "common/metrics/exposer.h"
+
+namespace tidal::gateway {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+const prometheus::Histogram::BucketBoundaries& latency_buckets() {
+  static const prometheus::Histogram::BucketBoundaries b = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                            0.25,   0.5,   1,      2.5,   5,    10,    20,    40,
+                                                            80,     160,   320};
+  return b;
+}
+
+}  // namespace
+
+GatewayMetrics::GatewayMetrics() {
+  auto& r = *registry_;
+  requests_ = &BuildCounter().Name("tidal_requests_total").Help("Client requests by pool, endpoint and HTTP status.").Register(r);
+  queue_depth_ = &BuildGauge().Name("tidal_queue_depth").Help("Requests waiting in the gateway's admission queue.").Register(r);
+  queue_wait_ = &BuildHistogram().Name("tidal_queue_wait_seconds").Help("Time requests waited in the admission queue.").Register(r);
+  rejected_ = &BuildCounter().Name("tidal_queue_rejected_total").Help("Requests refused by the admission queue, by reason.").Register(r);
+  retries_ = &BuildCounter().Name("tidal_retries_total").Help("Upstream attempts retried on another replica.").Register(r);
+  in_flight_ = &BuildGauge().Name("tidal_in_flight").Help("Requests in flight per replica.").Register(r);
+  ready_ = &BuildGauge().Name("tidal_replica_ready").Help("1 when the replica is ready to receive traffic.").Register(r);
+  ttft_ = &BuildHistogram().Name("tidal_ttft_seconds").Help("Time to the first response byte (first token for streams), per replica.").Register(r);
+  e2e_ = &BuildHistogram().Name("tidal_e2e_seconds").Help("End-to-end request latency per replica.").Register(r);
+  upstream_errors_ = &BuildCounter().Name("tidal_upstream_errors_total").Help("Upstream failures by replica and kind.").Register(r);
+  internal_errors_ = &BuildCounter().Name("tidal_internal_errors_total").Help("Unexpected failures caught at the top of a coroutine.").Register(r).Add({});
+}
+
+PoolMetrics& GatewayMetrics::add_pool(const std::string& pool) {
+  std::lock_guard lock(mu_);
+  auto m = std::make_unique<PoolMetrics>();
+  m->queue_depth = &queue_depth_->Add({{"pool", pool}});
+  m->queue_wait = &queue_wait_->Add({{"pool", pool}}, latency_buckets());
+  m->rejected_queue_full = &rejected_->Add({{"pool", pool}, {"reason", "queue_full"}});
+  m->rejected_queue_timeout = &rejected_->Add({{"pool", pool}, {"reason", "queue_timeout"}});
+  m->rejected_no_replica = &rejected_->Add({{"pool", pool}, {"reason", "no_replica"}});
+  m->retries = &retries_->Add({{"pool", pool}});
+  pools_.emplace_back(pool, std::move(m));
+  return *pools_.back().second;
+}
+
+PoolMetrics& GatewayMetrics::pool(const std::string& pool) {
+  std::lock_guard lock(mu_);
+  for (auto& [name, m] : pools_) {
+    if (name == pool) return *m;
+  }
+  TIDAL_CHECK(false && "unknown pool");
+  std::abort();
+}
+
+void GatewayMetrics::add_replica(routing::ReplicaId id, const std::string& pool, const std::string& name) {
+  std::lock_guard lock(mu_);
+  const prometheus::Labels l = {{"pool", pool}, {"replica", name}};
+  auto m = std::make_shared<ReplicaMetrics>();
+  m->in_flight = &in_flight_->Add(l);
+  m->ready = &ready_->Add(l);
+  m->ttft = &ttft_->Add(l, latency_buckets());
+  m->e2e = &e2e_->Add(l, latency_buckets());
+  m->errors_connect = &upstream_errors_->Add({{"pool", pool}, {"replica", name}, {"kind", "connect"}});
+  m->errors_reset = &upstream_errors_->Add({{"pool", pool}, {"replica", name}, {"kind", "reset"}});
+  m->errors_timeout = &upstream_errors_->Add({{"pool", pool}, {"replica", name}, {"kind", "timeout"}});
+  m->errors_status = &upstream_errors_->Add({{"pool", pool}, {"replica", name}, {"kind", "status_5xx"}});
+  auto next = std::make_shared<std::vector<std::shared_ptr<ReplicaMetrics>>>(*replicas_.load());
+  if (next->size() <= id) next->resize(id + 1);
+  (*next)[id] = std::move(m);
+  replicas_.store(std::move(next));
+}
+
+ReplicaMetrics& GatewayMetrics::replica(routing::ReplicaId id) const {
+  auto list = replicas_.load();
+  TIDAL_CHECK(id < list->size() && (*list)[id]);
+  return *(*list)[id];
+}
+
+void GatewayMetrics::count_request(const std::string& pool, std::string_view endpoint, unsigned status) {
+  requests_->Add({{"pool", pool}, {"endpoint", std::string(endpoint)}, {"code", std::to_string(status)}}).Increment();
+}
+
+std::string GatewayMetrics::render() const { return metrics::serialize(*registry_); }
+
+}  // namespace tidal::gateway

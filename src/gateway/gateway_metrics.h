@@ -1,0 +1,77 @@
+// The gateway's Prometheus metrics (tidal_*), declared in one place. Per-pool and
+// per-replica handles are created at start-up (or when a replica is added) so the
+// request path only touches atomics.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "routing/replica_view.h"
+
+namespace tidal::gateway {
+
+struct PoolMetrics {
+  prometheus::Gauge* queue_depth;
+  prometheus::Histogram* queue_wait;
+  prometheus::Counter* rejected_queue_full;
+  prometheus::Counter* rejected_queue_timeout;
+  prometheus::Counter* rejected_no_replica;
+  prometheus::Counter* retries;
+};
+
+struct ReplicaMetrics {
+  prometheus::Gauge* in_flight;
+  prometheus::Gauge* ready;
+  prometheus::Histogram* ttft;
+  prometheus::Histogram* e2e;
+  prometheus::Counter* errors_connect;
+  prometheus::Counter* errors_reset;
+  prometheus::Counter* errors_timeout;
+  prometheus::Counter* errors_status;
+};
+
+class GatewayMetrics {
+ public:
+  GatewayMetrics();
+
+  PoolMetrics& add_pool(const std::string& pool);
+  void add_replica(routing::ReplicaId id, const std::string& pool, const std::string& name);
+  [[nodiscard]] PoolMetrics& pool(const std::string& pool);
+  [[nodiscard]] ReplicaMetrics& replica(routing::ReplicaId id) const;
+
+  // Counts a finished client request by pool, endpoint and HTTP status.
+  void count_request(const std::string& pool, std::string_view endpoint, unsigned status);
+  void count_internal_error() { internal_errors_->Increment(); }
+
+  [[nodiscard]] std::string render() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Family<prometheus::Gauge>* queue_depth_;
+  prometheus::Family<prometheus::Histogram>* queue_wait_;
+  prometheus::Family<prometheus::Counter>* rejected_;
+  prometheus::Family<prometheus::Counter>* retries_;
+  prometheus::Family<prometheus::Gauge>* in_flight_;
+  prometheus::Family<prometheus::Gauge>* ready_;
+  prometheus::Family<prometheus::Histogram>* ttft_;
+  prometheus::Family<prometheus::Histogram>* e2e_;
+  prometheus::Family<prometheus::Counter>* upstream_errors_;
+  prometheus::Counter* internal_errors_;
+
+  mutable std::mutex mu_;
+  std::vector<std::pair<std::string, std::unique_ptr<PoolMetrics>>> pools_;
+  std::atomic<std::shared_ptr<const std::vector<std::shared_ptr<ReplicaMetrics>>>> replicas_{
+      std::make_shared<const std::vector<std::shared_ptr<ReplicaMetrics>>>()};
+};
+
+}  // namespace tidal::gateway

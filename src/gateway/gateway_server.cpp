@@ -1,0 +1,328 @@
+#include "gateway/gateway_server.h"
+
+#include <thread>
+
+#include "common/check.h"
+#include "common/log.h"
+#include "fleet/health_checker.h"
+#include "gateway/admission_queue.h"
+#include "gateway/gateway_metrics.h"
+#include "gateway/models_merge.h"
+#include "gateway/proxy.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "openai/error.h"
+#include "openai/request.h"
+
+namespace tidal::gateway {
+namespace {
+
+namespace bhttp = http::bhttp;
+using http::Exchange;
+using http::Request;
+using http::Response;
+using routing::ReplicaId;
+using SteadyClock = std::chrono::steady_clock;
+
+Response json_response(unsigned status, std::string body) {
+  Response res{static_cast<bhttp::status>(status), 11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.set(bhttp::field::server, "tidal");
+  res.body() = std::move(body);
+  return res;
+}
+
+Response error_response(const Error& e) {
+  Response res = json_response(openai::http_status(e.kind), openai::error_body(e));
+  if (e.kind == ErrorKind::kUnavailable || e.kind == ErrorKind::kRateLimited) res.set(bhttp::field::retry_after, "1");
+  return res;
+}
+
+std::chrono::milliseconds ms(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000.0)); }
+
+// Per event loop state: nothing here is shared between threads.
+struct LoopContext {
+  explicit LoopContext(http::asio::any_io_executor ex, std::unique_ptr<routing::RoutingPolicy> p)
+      : pool(std::move(ex)), policy(std::move(p)) {}
+  http::ConnectionPool pool;
+  std::unique_ptr<routing::RoutingPolicy> policy;
+};
+
+struct Pool {
+  PoolConfig config;
+  std::unique_ptr<AdmissionQueue> queue;
+};
+
+}  // namespace
+
+class Gateway::Impl {
+ public:
+  explicit Impl(GatewayConfig config)
+      : config_(std::move(config)),
+        server_(http::ServerOptions{.host = config_.host,
+                                    .port = config_.port,
+                                    .threads = config_.threads ? config_.threads
+                                                               : std::max(1u, std::thread::hardware_concurrency()),
+                                    .max_body_bytes = config_.max_body_bytes,
+                                    .idle_timeout = ms(config_.client_idle_timeout_s),
+                                    .server_name = "tidal"},
+                [this](Request& req, Exchange& ex) { return handle(req, ex); },
+                [](bhttp::status s, std::string_view msg) {
+                  return error_response(make_error(s == bhttp::status::payload_too_large ? ErrorKind::kPayloadTooLarge
+                                                                                         : ErrorKind::kInvalidRequest,
+                                                   std::string(msg), "",
+                                                   s == bhttp::status::payload_too_large ? "request_too_large" : ""));
+                }),
+        health_(registry_, config_.health) {
+    if (config_.pools.empty()) config_.pools.push_back(PoolConfig{});
+    for (const auto& pc : config_.pools) {
+      auto& pm = metrics_.add_pool(pc.name);
+      pools_.push_back(Pool{pc, std::make_unique<AdmissionQueue>(
+                                    registry_, pc.name,
+                                    QueueConfig{pc.max_queue, ms(pc.queue_timeout_s)}, pm)});
+    }
+    for (size_t i = 0; i < server_.loops(); ++i) {
+      auto policy = routing::make_policy(config_.routing, 0x7461646c + i);
+      contexts_.push_back(std::make_unique<LoopContext>(server_.loop(i).get_executor(), std::move(*policy)));
+    }
+    registry_.on_change([this](const fleet::Replica& r, fleet::ReplicaState, fleet::ReplicaState to) {
+      metrics_.replica(r.id).ready->Set(to == fleet::ReplicaState::kReady ? 1 : 0);
+      if (to == fleet::ReplicaState::kEjected) {
+        // Idle connections to it are stale; each loop drops its own.
+        for (size_t i = 0; i < server_.loops(); ++i) {
+          http::asio::post(server_.loop(i), [ctx = contexts_[i].get(), ep = r.endpoint] { ctx->pool.forget(ep); });
+        }
+      }
+      for (auto& p : pools_) {
+        if (p.config.name == r.pool) p.queue->wake();
+      }
+    });
+  }
+
+  Result<ReplicaId> add_replica(const std::string& pool, const std::string& url_text) {
+    if (!find_pool(pool)) return make_error(ErrorKind::kInvalidRequest, "unknown pool '" + pool + "'", "pool");
+    auto url = http::parse_url(url_text);
+    if (!url) return url.error();
+    auto ep = http::resolve(*url);
+    if (!ep) return ep.error();
+    const uint32_t limit = find_pool(pool)->config.max_in_flight_per_replica;
+    const ReplicaId id = registry_.add(pool, *url, *ep, limit, fleet::ReplicaState::kStarting);
+    metrics_.add_replica(id, pool, url->authority());
+    health_.watch(id, server_.loop(0).get_executor());
+    logger("gateway")->info("replica added pool={} replica={}", pool, url->authority());
+    return id;
+  }
+
+  void start() {
+    server_.listen();
+    server_.start();
+    logger("gateway")->info("listening host={} port={} loops={}", config_.host, server_.port(), server_.loops());
+  }
+  void stop() { server_.stop(); }
+  void join() { server_.join(); }
+  uint16_t port() const { return server_.port(); }
+  fleet::Registry& registry() { return registry_; }
+  const GatewayConfig& config() const { return config_; }
+
+ private:
+  Pool* find_pool(std::string_view name) {
+    for (auto& p : pools_) {
+      if (p.config.name == name) return &p;
+    }
+    return nullptr;
+  }
+
+  // The pool serving `model`: the first that lists it, else the first that lists none.
+  Pool* pool_for(std::string_view model) {
+    for (auto& p : pools_) {
+      for (const auto& m : p.config.models) {
+        if (m == model) return &p;
+      }
+    }
+    for (auto& p : pools_) {
+      if (p.config.models.empty()) return &p;
+    }
+    return nullptr;
+  }
+
+  LoopContext& context(const http::asio::any_io_executor& ex) {
+    auto& ctx = http::asio::query(ex, http::asio::execution::context);
+    for (size_t i = 0; i < server_.loops(); ++i) {
+      if (&server_.loop(i) == &ctx) return *contexts_[i];
+    }
+    TIDAL_CHECK(false && "handler on a foreign loop");
+    std::abort();
+  }
+
+  http::awaitable<void> handle(Request& req, Exchange& ex) {
+    const std::string_view target = req.target();
+    const std::string_view path = target.substr(0, target.find('?'));
+    const bool get = req.method() == bhttp::verb::get;
+    const bool post = req.method() == bhttp::verb::post;
+    if (post && path == "/v1/chat/completions") {
+      co_await completion(req, ex, openai::Endpoint::kChat, "chat");
+    } else if (post && path == "/v1/completions") {
+      co_await completion(req, ex, openai::Endpoint::kCompletion, "completions");
+    } else if (get && path == "/v1/models") {
+      co_await models(ex);
+    } else if (get && path == "/healthz") {
+      size_t ready = 0;
+      for (const auto& p : pools_) ready += registry_.count(p.config.name, fleet::ReplicaState::kReady);
+      co_await ex.respond(json_response(200, R"({"status":"ok","ready_replicas":)" + std::to_string(ready) + "}"));
+    } else if (get && path == "/metrics") {
+      Response res{bhttp::status::ok, 11};
+      res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      res.body() = metrics_.render();
+      co_await ex.respond(std::move(res));
+    } else {
+      co_await ex.respond(error_response(make_error(
+          ErrorKind::kNotFound, "Invalid URL (" + std::string(req.method_string()) + " " + std::string(path) + ")")));
+    }
+  }
+
+  http::awaitable<void> models(Exchange& ex) {
+    auto& ctx = context(co_await http::asio::this_coro::executor);
+    std::vector<std::string> bodies;
+    for (const fleet::Replica* r : *registry_.snapshot()) {
+      if (r->state.load() != fleet::ReplicaState::kReady) continue;
+      Request up{bhttp::verb::get, "/v1/models", 11};
+      up.set(bhttp::field::host, r->url.authority());
+      auto [ec, res] = co_await http::fetch(ctx.pool, r->endpoint, std::move(up), std::chrono::milliseconds(2000));
+      if (!ec && res.status == 200) bodies.push_back(std::move(res.body));
+    }
+    if (bodies.empty()) {
+      co_await ex.respond(error_response(make_error(ErrorKind::kUnavailable, "no ready replica answered", "", "no_replica")));
+      co_return;
+    }
+    co_await ex.respond(json_response(200, merge_model_lists(bodies)));
+  }
+
+  http::awaitable<void> completion(Request& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name) {
+    const auto t0 = SteadyClock::now();
+    auto& ctx = context(co_await http::asio::this_coro::executor);
+    auto parsed = openai::parse_completion_request(endpoint, req.body());
+    if (!parsed) {
+      metrics_.count_request("", name, openai::http_status(parsed.error().kind));
+      co_await ex.respond(error_response(parsed.error()));
+      co_return;
+    }
+    Pool* pool = pool_for(parsed->model);
+    if (!pool) {
+      const Error e = make_error(ErrorKind::kNotFound, "The model `" + parsed->model + "` does not exist.", "model",
+                                 "model_not_found");
+      metrics_.count_request("", name, 404);
+      co_await ex.respond(error_response(e));
+      co_return;
+    }
+    const std::string& pool_name = pool->config.name;
+    routing::RequestInfo info;
+    info.model = parsed->model;
+    info.session = parsed->user;
+    info.prompt_tokens = parsed->prompt_tokens;
+    info.max_tokens = parsed->max_tokens.value_or(0);
+
+    http::Request upstream = make_upstream_request(req);
+    ProxyTimeouts timeouts{std::chrono::milliseconds(config_.connect_timeout_ms), ms(config_.upstream_idle_timeout_s),
+                           t0 + ms(config_.request_timeout_s)};
+    std::vector<ReplicaId> tried;
+    std::string last_error;
+    for (uint32_t attempt = 0; attempt < config_.max_attempts; ++attempt) {
+      auto admitted = co_await pool->queue->admit(*ctx.policy, info, tried);
+      if (!admitted) {
+        if (admitted.error().code == "cancelled") co_return;
+        Error e = admitted.error();
+        if (!last_error.empty() && e.code == "no_replica") {
+          e = make_error(ErrorKind::kUpstream, "all upstream attempts failed; last: " + last_error, "", "upstream_error");
+        }
+        metrics_.count_request(pool_name, name, openai::http_status(e.kind));
+        co_await ex.respond(error_response(e));
+        co_return;
+      }
+      const ReplicaId id = *admitted;
+      struct Slot {
+        AdmissionQueue& q;
+        ReplicaMetrics& m;
+        ReplicaId id;
+        ~Slot() {
+          m.in_flight->Decrement();
+          q.release(id);
+        }
+      } slot{*pool->queue, metrics_.replica(id), id};
+      slot.m.in_flight->Increment();
+      const fleet::Replica& replica = registry_.at(id);
+      ProxyOutcome out = co_await proxy_exchange(ctx.pool, replica, upstream, ex, timeouts, t0);
+
+      switch (out.error) {
+        case UpstreamError::kConnect: slot.m.errors_connect->Increment(); break;
+        case UpstreamError::kReset: slot.m.errors_reset->Increment(); break;
+        case UpstreamError::kTimeout: slot.m.errors_timeout->Increment(); break;
+        case UpstreamError::kNone: break;
+      }
+      if (out.refused) registry_.set_state(id, fleet::ReplicaState::kEjected, "connection refused");
+      if (out.result == ProxyResult::kRetryable && !ex.started()) {
+        logger("gateway")->warn("upstream attempt failed replica={} attempt={} error={}", replica.name(), attempt + 1,
+                                out.message);
+        last_error = out.message;
+        tried.push_back(id);
+        if (attempt + 1 < config_.max_attempts) metrics_.pool(pool_name).retries->Increment();
+        continue;
+      }
+      if (out.result == ProxyResult::kClientGone) co_return;
+      if (out.status >= 500) slot.m.errors_status->Increment();
+      if (out.result == ProxyResult::kDone) {
+        slot.m.ttft->Observe(to_s(out.ttft));
+        slot.m.e2e->Observe(std::chrono::duration<double>(SteadyClock::now() - t0).count());
+        metrics_.count_request(pool_name, name, out.status);
+      } else {
+        logger("gateway")->warn("stream broken replica={} error={}", replica.name(), out.message);
+        metrics_.count_request(pool_name, name, 502);
+      }
+      co_return;
+    }
+    const Error e = make_error(ErrorKind::kUpstream, "all upstream attempts failed; last: " + last_error, "",
+                               "upstream_error");
+    metrics_.count_request(pool_name, name, 502);
+    co_await ex.respond(error_response(e));
+  }
+
+  // Order matters: coroutine frames die with server_'s loops and may still touch the
+  // queues, registry and metrics, so those are declared (and outlive) it.
+  GatewayConfig config_;
+  fleet::Registry registry_;
+  GatewayMetrics metrics_;
+  std::vector<Pool> pools_;
+  http::Server server_;
+  fleet::HealthChecker health_;
+  std::vector<std::unique_ptr<LoopContext>> contexts_;
+};
+
+Result<std::unique_ptr<Gateway>> Gateway::create(GatewayConfig config) {
+  if (auto ok = validate(config); !ok) {
+    return make_error(ErrorKind::kInvalidRequest, ok.error().param + ": " + ok.error().message, ok.error().param);
+  }
+  std::unique_ptr<Gateway> g(new Gateway(std::move(config)));
+  for (const auto& pool : g->impl_->config().pools) {
+    for (const auto& url : pool.replicas) {
+      auto id = g->add_replica(pool.name, url);
+      if (!id) return id.error();
+    }
+  }
+  return g;
+}
+
+Gateway::Gateway(GatewayConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Gateway::~Gateway() {
+  impl_->stop();
+  impl_->join();
+}
+Result<fleet::ReplicaId> Gateway::add_replica(const std::string& pool, const std::string& url) {
+  return impl_->add_replica(pool, url);
+}
+void Gateway::start() { impl_->start(); }
+void Gateway::stop() { impl_->stop(); }
+void Gateway::join() { impl_->join(); }
+uint16_t Gateway::port() const { return impl_->port(); }
+fleet::Registry& Gateway::registry() { return impl_->registry(); }
+const GatewayConfig& Gateway::config() const { return impl_->config(); }
+
+}  // namespace tidal::gateway

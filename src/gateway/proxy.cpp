@@ -1,0 +1,177 @@
+#include "gateway/proxy.h"
+
+#include <algorithm>
+
+namespace tidal::gateway {
+namespace {
+
+namespace bhttp = http::bhttp;
+using std::chrono::milliseconds;
+
+milliseconds remaining(const ProxyTimeouts& t, milliseconds cap) {
+  const auto left = std::chrono::duration_cast<milliseconds>(t.deadline - std::chrono::steady_clock::now());
+  return std::max(milliseconds(1), std::min(cap, left));
+}
+
+UpstreamError classify(const http::error_code& ec) {
+  if (ec == http::beast::error::timeout || ec == http::asio::error::timed_out) return UpstreamError::kTimeout;
+  return UpstreamError::kReset;
+}
+
+bool is_event_stream(const bhttp::response_header<>& h) {
+  auto it = h.find(bhttp::field::content_type);
+  return it != h.end() && std::string_view(it->value()).starts_with("text/event-stream");
+}
+
+}  // namespace
+
+http::Request make_upstream_request(http::Request& client) {
+  http::Request up{client.method(), client.target(), 11};
+  for (const auto& f : client) {
+    switch (f.name()) {
+      case bhttp::field::connection:
+      case bhttp::field::keep_alive:
+      case bhttp::field::te:
+      case bhttp::field::trailer:
+      case bhttp::field::transfer_encoding:
+      case bhttp::field::upgrade:
+      case bhttp::field::proxy_authorization:
+      case bhttp::field::proxy_connection:
+      case bhttp::field::host:
+      case bhttp::field::content_length:
+      case bhttp::field::expect:
+        continue;
+      default:
+        break;
+    }
+    // llama-server keeps generating for requests that carry a conversation id after the
+    // client leaves; the gateway relies on disconnects to free slots.
+    if (http::beast::iequals(f.name_string(), "x-conversation-id")) continue;
+    up.insert(f.name_string(), f.value());
+  }
+  up.body() = std::move(client.body());
+  up.keep_alive(true);
+  up.prepare_payload();
+  return up;
+}
+
+http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, const fleet::Replica& replica,
+                                             http::Request& upstream, http::Exchange& client,
+                                             const ProxyTimeouts& timeouts, TimePoint started) {
+  ProxyOutcome out;
+  upstream.set(bhttp::field::host, replica.url.authority());
+  auto cs = co_await http::asio::this_coro::cancellation_state;
+
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    // A pooled connection may have been closed by the replica while idle; on failure
+    // before any response byte, try once more on a fresh connection.
+    std::pair<http::error_code, http::ConnectionPtr> got;
+    if (attempt == 0) {
+      got = co_await pool.acquire(replica.endpoint, timeouts.connect);
+    } else {
+      got = co_await pool.connect(replica.endpoint, timeouts.connect);  // GCC 12: no co_await inside ?:
+    }
+    auto& [cec, conn] = got;
+    if (cs.cancelled() != http::asio::cancellation_type::none) {
+      out.result = ProxyResult::kClientGone;
+      co_return out;
+    }
+    if (cec) {
+      out.error = cec == http::beast::error::timeout ? UpstreamError::kTimeout : UpstreamError::kConnect;
+      out.refused = cec == http::asio::error::connection_refused;
+      out.message = "connect to " + replica.name() + " failed: " + cec.message();
+      co_return out;
+    }
+    const bool reused = conn->reused;
+    conn->stream.expires_after(remaining(timeouts, timeouts.idle));
+    auto [wec, wn] = co_await bhttp::async_write(conn->stream, upstream, http::use_tuple);
+    conn->stream.expires_never();
+    http::ResponseReader reader;
+    http::error_code ec = wec;
+    if (!ec) ec = co_await reader.read_header(*conn, remaining(timeouts, timeouts.idle));
+    if (cs.cancelled() != http::asio::cancellation_type::none) {
+      out.result = ProxyResult::kClientGone;
+      co_return out;
+    }
+    if (ec) {
+      if (reused && ec != http::beast::error::timeout) continue;
+      out.error = classify(ec);
+      out.message = "upstream " + replica.name() + " failed before responding: " + ec.message();
+      co_return out;
+    }
+
+    out.status = reader.status();
+    const auto& head = reader.header();
+    if (is_event_stream(head)) {
+      bhttp::response<bhttp::empty_body> relay{head.result(), 11};
+      for (const auto& f : head) {
+        if (f.name() == bhttp::field::content_type || f.name() == bhttp::field::cache_control ||
+            f.name_string().starts_with("x-") || f.name_string().starts_with("X-")) {
+          relay.insert(f.name_string(), f.value());
+        }
+      }
+      relay.set(bhttp::field::server, "tidal");
+      if (!co_await client.start_stream(std::move(relay))) {
+        out.result = ProxyResult::kClientGone;
+        co_return out;
+      }
+      std::string piece;
+      while (!reader.done()) {
+        auto rec = co_await reader.read_some(*conn, piece, remaining(timeouts, timeouts.idle));
+        if (cs.cancelled() != http::asio::cancellation_type::none) {
+          out.result = ProxyResult::kClientGone;
+          co_return out;
+        }
+        if (rec) {
+          out.result = ProxyResult::kBroken;
+          out.error = classify(rec);
+          out.message = "upstream " + replica.name() + " broke off the stream: " + rec.message();
+          client.close_connection();
+          co_return out;
+        }
+        if (piece.empty()) continue;
+        if (out.ttft == Duration::zero()) out.ttft = std::chrono::steady_clock::now() - started;
+        if (!co_await client.write_chunk(piece)) {
+          out.result = ProxyResult::kClientGone;
+          co_return out;
+        }
+      }
+      co_await client.finish_stream();
+    } else {
+      std::string body;
+      auto rec = co_await reader.read_all(*conn, body, remaining(timeouts, timeouts.idle));
+      if (cs.cancelled() != http::asio::cancellation_type::none) {
+        out.result = ProxyResult::kClientGone;
+        co_return out;
+      }
+      if (rec) {
+        out.error = classify(rec);
+        out.message = "upstream " + replica.name() + " failed mid-body: " + rec.message();
+        co_return out;  // nothing sent yet: retryable
+      }
+      out.ttft = std::chrono::steady_clock::now() - started;
+      http::Response res{head.result(), 11};
+      for (const auto& f : head) {
+        if (f.name() == bhttp::field::content_type || f.name() == bhttp::field::retry_after ||
+            f.name_string().starts_with("x-") || f.name_string().starts_with("X-")) {
+          res.insert(f.name_string(), f.value());
+        }
+      }
+      res.set(bhttp::field::server, "tidal");
+      res.body() = std::move(body);
+      if (!co_await client.respond(std::move(res))) {
+        out.result = ProxyResult::kClientGone;
+        co_return out;
+      }
+    }
+    conn->reusable = reader.keep_alive();
+    pool.release(std::move(conn));
+    out.result = ProxyResult::kDone;
+    co_return out;
+  }
+  out.error = UpstreamError::kReset;
+  out.message = "upstream " + replica.name() + " closed the connection";
+  co_return out;
+}
+
+}  // namespace tidal::gateway

@@ -1,0 +1,50 @@
+// One upstream attempt: send the client's request to a replica over a pooled
+// keep-alive connection and relay the answer. Event streams are forwarded chunk by
+// chunk as bytes arrive; other bodies are read whole (they are small) and sent with a
+// Content-Length. Nothing reaches the client before the upstream answered, so a
+// failed attempt can be retried elsewhere.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "common/clock.h"
+#include "fleet/registry.h"
+#include "http/client.h"
+#include "http/exchange.h"
+
+namespace tidal::gateway {
+
+struct ProxyTimeouts {
+  std::chrono::milliseconds connect{2000};
+  std::chrono::milliseconds idle{120'000};  // longest upstream silence
+  TimePoint deadline{};                      // end of the whole exchange
+};
+
+enum class ProxyResult {
+  kDone,          // a response (any status) was relayed completely
+  kRetryable,     // failed before any byte reached the client
+  kBroken,        // failed after bytes reached the client; the connection is closed
+  kClientGone,    // the client left; the upstream request was abandoned (cancelled)
+};
+
+enum class UpstreamError { kNone, kConnect, kReset, kTimeout };
+
+struct ProxyOutcome {
+  ProxyResult result = ProxyResult::kRetryable;
+  UpstreamError error = UpstreamError::kNone;
+  bool refused = false;        // connection refused: eject the replica at once
+  unsigned status = 0;         // upstream status, when one was received
+  Duration ttft{};             // time to the first body byte relayed
+  std::string message;         // for logs and the 502 body
+};
+
+// The request sent upstream: the client's method, target, body and end-to-end headers
+// (hop-by-hop headers and X-Conversation-Id removed; see docs/gateway.md).
+[[nodiscard]] http::Request make_upstream_request(http::Request& client);
+
+http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, const fleet::Replica& replica,
+                                             http::Request& upstream, http::Exchange& client,
+                                             const ProxyTimeouts& timeouts, TimePoint started);
+
+}  // namespace tidal::gateway

@@ -1,0 +1,51 @@
+#include "routing/least_outstanding.h"
+
+namespace tidal::routing {
+namespace {
+
+bool eligible(const ReplicaView& r) { return r.routable && r.has_capacity(); }
+
+bool better(const ReplicaView& a, const ReplicaView& b) {
+  if (a.in_flight != b.in_flight) return a.in_flight < b.in_flight;
+  return a.engine_waiting < b.engine_waiting;
+}
+
+}  // namespace
+
+std::optional<ReplicaId> LeastOutstanding::pick(const RequestInfo&, std::span<const ReplicaView> replicas, TimePoint) {
+  size_t count = 0;
+  for (const auto& r : replicas) count += eligible(r) ? 1 : 0;
+  if (count == 0) return std::nullopt;
+
+  const ReplicaView* best = nullptr;
+  if (count <= choices_) {
+    for (const auto& r : replicas) {
+      if (eligible(r) && (!best || better(r, *best))) best = &r;
+    }
+    return best->id;
+  }
+  // Sample `choices_` distinct ranks among the eligible replicas (Floyd's method would
+  // need a set; d is tiny, so retry on collision), then map ranks to replicas.
+  constexpr uint32_t kMaxChoices = 8;
+  uint64_t ranks[kMaxChoices];
+  const uint32_t d = choices_ < kMaxChoices ? choices_ : kMaxChoices;
+  for (uint32_t i = 0; i < d; ++i) {
+    bool dup = true;
+    while (dup) {
+      ranks[i] = rng_.below(count);
+      dup = false;
+      for (uint32_t j = 0; j < i; ++j) dup = dup || ranks[j] == ranks[i];
+    }
+  }
+  size_t rank = 0;
+  for (const auto& r : replicas) {
+    if (!eligible(r)) continue;
+    for (uint32_t i = 0; i < d; ++i) {
+      if (ranks[i] == rank && (!best || better(r, *best))) best = &r;
+    }
+    ++rank;
+  }
+  return best->id;
+}
+
+}  // namespace tidal::routing
