@@ -95,6 +95,13 @@ awaitable<error_code> ResponseReader::read_all(Connection& c, std::string& out, 
   co_return error_code{};
 }
 
+std::string SimpleResponse::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (beast::iequals(k, name)) return v;
+  }
+  return {};
+}
+
 Result<tcp::endpoint> resolve(const Url& url) {
   asio::io_context ctx;
   tcp::resolver resolver(ctx);
@@ -137,6 +144,7 @@ awaitable<std::pair<error_code, SimpleResponse>> fetch(ConnectionPool& pool, con
     if (auto it = reader.header().find(bhttp::field::content_type); it != reader.header().end()) {
       out.content_type = std::string(it->value());
     }
+    for (const auto& f : reader.header()) out.headers.emplace_back(f.name_string(), f.value());
     ec = co_await reader.read_all(*conn, out.body, timeout);
     if (ec) co_return std::pair{ec, out};
     conn->reusable = reader.keep_alive();

@@ -9,6 +9,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "common/error.h"
 #include "http/types.h"
@@ -81,6 +82,8 @@ struct SimpleResponse {
   unsigned status = 0;
   std::string content_type;
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  [[nodiscard]] std::string header(std::string_view name) const;
 };
 
 // One whole request/response on a pooled connection, for control traffic (health

@@ -37,13 +37,19 @@ std::optional<ReplicaId> LeastOutstanding::pick(const RequestInfo&, std::span<co
       for (uint32_t j = 0; j < i; ++j) dup = dup || ranks[j] == ranks[i];
     }
   }
+  // Resolve ranks to replicas, then compare in sampling order so ties go to a random
+  // candidate rather than to the lowest index.
+  const ReplicaView* picked[kMaxChoices] = {};
   size_t rank = 0;
   for (const auto& r : replicas) {
     if (!eligible(r)) continue;
     for (uint32_t i = 0; i < d; ++i) {
-      if (ranks[i] == rank && (!best || better(r, *best))) best = &r;
+      if (ranks[i] == rank) picked[i] = &r;
     }
     ++rank;
+  }
+  for (uint32_t i = 0; i < d; ++i) {
+    if (!best || better(*picked[i], *best)) best = picked[i];
   }
   return best->id;
 }

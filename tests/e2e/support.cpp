@@ -1,0 +1,167 @@
+#include "e2e/support.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "fleet/local_replicas.h"
+
+namespace tidal::e2e {
+
+Process::Process(std::vector<std::string> args, std::vector<std::string> env) {
+  static int counter = 0;
+  log_path_ = "/tmp/tidal-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".log";
+  args.insert(args.begin(), TIDAL_BINARY);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    for (auto& e : env) ::putenv(e.data());
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+}
+
+Process::~Process() {
+  if (!exit_) {
+    ::kill(pid_, SIGKILL);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+  }
+  ::unlink(log_path_.c_str());
+}
+
+void Process::signal(int sig) { ::kill(pid_, sig); }
+
+std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
+  if (exit_) return exit_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    int st = 0;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+      exit_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      return exit_;
+    }
+    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+std::string Process::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+uint16_t free_port() { return *fleet::pick_free_port(); }
+
+Reply call(uint16_t port, std::string_view method, std::string_view target, std::string body,
+           std::chrono::milliseconds timeout) {
+  http::asio::io_context ctx;
+  http::ConnectionPool pool(ctx.get_executor());
+  http::Request req{http::bhttp::string_to_verb(method), target, 11};
+  req.set(http::bhttp::field::host, "127.0.0.1");
+  if (!body.empty()) req.set(http::bhttp::field::content_type, "application/json");
+  req.body() = std::move(body);
+  Reply out;
+  http::asio::co_spawn(
+      ctx, http::fetch(pool, http::tcp::endpoint(http::asio::ip::make_address("127.0.0.1"), port), std::move(req), timeout),
+      [&](std::exception_ptr e, std::pair<http::error_code, http::SimpleResponse> r) {
+        if (e) {
+          out.error = "exception";
+          return;
+        }
+        if (r.first) {
+          out.error = r.first.message();
+          return;
+        }
+        out.ok = true;
+        out.status = r.second.status;
+        out.body = r.second.body;
+        out.raw = std::move(r.second);
+      });
+  ctx.run();
+  return out;
+}
+
+bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (cond()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::optional<double> metric(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return std::nullopt;
+}
+
+double metric_sum(const std::string& text, const std::string& name, const std::string& filter) {
+  std::istringstream in(text);
+  std::string line;
+  double sum = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t end = line.find_first_of("{ ");
+    if (line.substr(0, end) != name) continue;
+    if (!filter.empty() && line.find(filter) == std::string::npos) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+std::string url(uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); }
+
+std::string chat_body(std::string_view content, uint32_t max_tokens, bool stream) {
+  std::string b = R"({"messages":[{"role":"user","content":")" + std::string(content) + R"("}],"max_tokens":)" +
+                  std::to_string(max_tokens);
+  if (stream) b += R"(,"stream":true,"stream_options":{"include_usage":true})";
+  return b + "}";
+}
+
+Engine start_engine(std::vector<std::string> extra) {
+  Engine e;
+  e.port = free_port();
+  std::vector<std::string> args = {"engine", "--port", std::to_string(e.port), "--preset", "cpu-tiny"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  e.proc = std::make_unique<Process>(args);
+  wait_until([&] { return call(e.port, "GET", "/health", {}, std::chrono::milliseconds(500)).status == 200; },
+             std::chrono::seconds(20));
+  return e;
+}
+
+Gateway start_gateway(const std::vector<uint16_t>& replicas, size_t ready, std::vector<std::string> extra,
+                      std::vector<std::string> env) {
+  Gateway g;
+  g.port = free_port();
+  std::vector<std::string> args = {"gateway", "--port", std::to_string(g.port), "--threads", "2"};
+  for (auto p : replicas) {
+    args.push_back("--replica");
+    args.push_back(url(p));
+  }
+  args.insert(args.end(), extra.begin(), extra.end());
+  env.insert(env.begin(), "TIDAL_HEALTH__INTERVAL_MS=100");  // fast readiness in tests
+  g.proc = std::make_unique<Process>(args, env);
+  const std::string want = "\"ready_replicas\":" + std::to_string(ready);
+  wait_until([&] { return call(g.port, "GET", "/healthz", {}, std::chrono::milliseconds(500)).body.find(want) != std::string::npos; },
+             std::chrono::seconds(20));
+  return g;
+}
+
+}  // namespace tidal::e2e

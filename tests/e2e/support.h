@@ -1,0 +1,76 @@
+// Helpers for end-to-end tests: real `tidal` processes on ephemeral loopback ports,
+// a blocking HTTP client, condition waits (never fixed sleeps) and metric lookups.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/client.h"
+
+namespace tidal::e2e {
+
+// A child process running the tidal binary; killed (SIGKILL) when destroyed.
+class Process {
+ public:
+  Process(std::vector<std::string> args, std::vector<std::string> env = {});
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  void signal(int sig);
+  // Exit code (or 128+signal), or nullopt if still running after `timeout`.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  [[nodiscard]] std::string log() const;  // stdout + stderr so far
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+  std::optional<int> exit_;
+};
+
+uint16_t free_port();
+
+struct Reply {
+  bool ok = false;            // a response arrived
+  std::string error;          // transport error otherwise
+  unsigned status = 0;
+  std::string body;
+  http::SimpleResponse raw;
+};
+
+Reply call(uint16_t port, std::string_view method, std::string_view target, std::string body = {},
+           std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
+
+// Polls `cond` every 20 ms until true or `timeout`; returns the last result.
+bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
+
+// Value of the first sample whose line starts with `series` (name{labels} as printed),
+// or nullopt.
+std::optional<double> metric(const std::string& exposition, const std::string& series);
+// Sum over all samples of a metric name whose labels contain `label_filter`.
+double metric_sum(const std::string& exposition, const std::string& name, const std::string& label_filter = "");
+
+// Starts `tidal engine` on a free port and waits until /health is 200.
+struct Engine {
+  uint16_t port = 0;
+  std::unique_ptr<Process> proc;
+};
+Engine start_engine(std::vector<std::string> extra = {});
+// Starts `tidal gateway` in front of `replicas` and waits until `ready` are ready.
+struct Gateway {
+  uint16_t port = 0;
+  std::unique_ptr<Process> proc;
+};
+Gateway start_gateway(const std::vector<uint16_t>& replicas, size_t ready, std::vector<std::string> extra = {},
+                      std::vector<std::string> env = {});
+
+std::string url(uint16_t port);
+std::string chat_body(std::string_view content, uint32_t max_tokens, bool stream = false);
+
+}  // namespace tidal::e2e

@@ -1,0 +1,88 @@
+#include "gateway/config.h"
+
+#include <gtest/gtest.h>
+
+#include "gateway/models_merge.h"
+
+namespace tidal::gateway {
+namespace {
+
+char* kNoEnv[] = {nullptr};
+
+TEST(GatewayConfigTest, DefaultsNeedNoFile) {
+  auto c = parse_config("", "defaults", kNoEnv);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->port, 8080);
+  EXPECT_EQ(c->routing.policy, "least_outstanding");
+}
+
+TEST(GatewayConfigTest, ReadsEverySection) {
+  auto c = parse_config(R"(
+gateway: {port: 9000, threads: 3, max_body_bytes: 1000, max_attempts: 2}
+routing: {policy: least_outstanding, choices: 3}
+health: {interval_ms: 200, unhealthy_threshold: 4}
+pools:
+  - name: chat
+    models: [llama]
+    replicas: [http://127.0.0.1:9001, "127.0.0.1:9002"]
+    max_in_flight_per_replica: 8
+    queue_timeout_s: 1.5
+    local: {count: 2, args: [--preset, cpu-tiny]}
+)", "t.yaml", kNoEnv);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->port, 9000);
+  EXPECT_EQ(c->threads, 3u);
+  EXPECT_EQ(c->max_body_bytes, 1000u);
+  EXPECT_EQ(c->routing.choices, 3u);
+  EXPECT_EQ(c->health.interval.count(), 200);
+  EXPECT_EQ(c->health.unhealthy_threshold, 4u);
+  ASSERT_EQ(c->pools.size(), 1u);
+  EXPECT_EQ(c->pools[0].replicas.size(), 2u);
+  EXPECT_EQ(c->pools[0].max_in_flight_per_replica, 8u);
+  EXPECT_DOUBLE_EQ(c->pools[0].queue_timeout_s, 1.5);
+  EXPECT_EQ(c->pools[0].local.count, 2u);
+  EXPECT_EQ(c->pools[0].local.args.size(), 2u);
+}
+
+TEST(GatewayConfigTest, ErrorsNameTheFileKeyAndReason) {
+  auto unknown = parse_config("gateway: {prot: 1}", "t.yaml", kNoEnv);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().message, "t.yaml: gateway.prot: is not a known key");
+  auto type = parse_config("gateway: {port: lots}", "t.yaml", kNoEnv);
+  ASSERT_FALSE(type);
+  EXPECT_EQ(type.error().message, "t.yaml: gateway.port: has the wrong type");
+  auto url = parse_config("pools: [{replicas: ['https://x:1']}]", "t.yaml", kNoEnv);
+  ASSERT_FALSE(url);
+  EXPECT_NE(url.error().message.find("pools[0].replicas[0]"), std::string::npos);
+  auto dup = parse_config("pools: [{name: a}, {name: a}]", "t.yaml", kNoEnv);
+  ASSERT_FALSE(dup);
+  EXPECT_NE(dup.error().message.find("duplicate"), std::string::npos);
+  auto yaml = parse_config("gateway: [", "t.yaml", kNoEnv);
+  ASSERT_FALSE(yaml);
+  EXPECT_EQ(yaml.error().message.rfind("t.yaml: ", 0), 0u);
+}
+
+TEST(GatewayConfigTest, EnvironmentOverridesAnyKey) {
+  std::string a = "TIDAL_GATEWAY__PORT=9999", b = "TIDAL_POOLS__0__MAX_QUEUE=5", c = "TIDAL_ROUTING__CHOICES=4",
+              d = "TIDAL_LOG=ignored", e = "HOME=/root";
+  char* env[] = {a.data(), b.data(), c.data(), d.data(), e.data(), nullptr};
+  auto cfg = parse_config("pools: [{name: p}]", "t.yaml", env);
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->port, 9999);
+  EXPECT_EQ(cfg->pools[0].max_queue, 5u);
+  EXPECT_EQ(cfg->routing.choices, 4u);
+  std::string bad = "TIDAL_GATEWAY__PORT=many";
+  char* env2[] = {bad.data(), nullptr};
+  auto err = parse_config("", "t.yaml", env2);
+  ASSERT_FALSE(err);
+  EXPECT_NE(err.error().message.find("gateway.port"), std::string::npos);
+}
+
+TEST(ModelsMergeTest, UnionById) {
+  const std::string merged = merge_model_lists({R"({"object":"list","data":[{"id":"a"},{"id":"b"}]})",
+                                                R"({"object":"list","data":[{"id":"b"},{"id":"c"}]})", "garbage"});
+  EXPECT_EQ(merged, R"({"object":"list","data":[{"id":"a"},{"id":"b"},{"id":"c"}]})");
+}
+
+}  // namespace
+}  // namespace tidal::gateway
