@@ -19,7 +19,11 @@ std::optional<ReplicaId> LeastOutstanding::pick(const RequestInfo&, std::span<co
 
   const ReplicaView* best = nullptr;
   if (count <= choices_) {
-    for (const auto& r : replicas) {
+    // Exact least-outstanding; the scan starts at a random replica so ties spread.
+    const size_t n = replicas.size();
+    const size_t start = rng_.below(n);
+    for (size_t k = 0; k < n; ++k) {
+      const auto& r = replicas[(start + k) % n];
       if (eligible(r) && (!best || better(r, *best))) best = &r;
     }
     return best->id;

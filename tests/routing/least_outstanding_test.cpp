@@ -55,6 +55,14 @@ TEST(LeastOutstandingTest, SpreadsEquallyLoadedReplicasEvenly) {
   for (ReplicaId i = 0; i < 4; ++i) EXPECT_NEAR(hits[i], 2000, 300) << "replica " << i;
 }
 
+TEST(LeastOutstandingTest, TiesBetweenTwoReplicasSplitEvenly) {
+  LeastOutstanding p(2, 9);
+  std::vector<ReplicaView> r = {view(0, 1), view(1, 1)};
+  int zero = 0;
+  for (int n = 0; n < 4000; ++n) zero += *p.pick({}, r, {}) == 0u ? 1 : 0;
+  EXPECT_NEAR(zero, 2000, 250);
+}
+
 TEST(LeastOutstandingTest, BalancesLoadWhenCountsFollowPicks) {
   // Simulated gateway: each pick adds one in-flight request; picks stay balanced.
   LeastOutstanding p(2, 3);
