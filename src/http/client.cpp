@@ -9,7 +9,7 @@ std::string key_of(const tcp::endpoint& ep) { return ep.address().to_string() + 
 
 }  // namespace
 
-awaitable<std::pair<error_code, ConnectionPtr>> ConnectionPool::connect(const tcp::endpoint& ep,
+awaitable<std::pair<error_code, ConnectionPtr>> ConnectionPool::connect(tcp::endpoint ep,
                                                                         std::chrono::milliseconds connect_timeout) {
   auto conn = std::make_unique<Connection>(ex_);
   conn->peer = ep;
@@ -22,7 +22,7 @@ awaitable<std::pair<error_code, ConnectionPtr>> ConnectionPool::connect(const tc
   co_return std::pair{error_code{}, std::move(conn)};
 }
 
-awaitable<std::pair<error_code, ConnectionPtr>> ConnectionPool::acquire(const tcp::endpoint& ep,
+awaitable<std::pair<error_code, ConnectionPtr>> ConnectionPool::acquire(tcp::endpoint ep,
                                                                         std::chrono::milliseconds connect_timeout) {
   auto it = idle_.find(key_of(ep));
   if (it != idle_.end()) {
@@ -117,7 +117,7 @@ Result<tcp::endpoint> resolve(const Url& url) {
   return results.begin()->endpoint();
 }
 
-awaitable<std::pair<error_code, SimpleResponse>> fetch(ConnectionPool& pool, const tcp::endpoint& ep, Request req,
+awaitable<std::pair<error_code, SimpleResponse>> fetch(ConnectionPool& pool, tcp::endpoint ep, Request req,
                                                        std::chrono::milliseconds timeout) {
   SimpleResponse out;
   for (int attempt = 0; attempt < 2; ++attempt) {

@@ -38,10 +38,10 @@ class ConnectionPool {
   explicit ConnectionPool(asio::any_io_executor ex, PoolOptions opts = {}) : ex_(std::move(ex)), opts_(opts) {}
 
   // An idle connection to `ep` or a new one. Errors: connection_refused, timed_out, ...
-  awaitable<std::pair<error_code, ConnectionPtr>> acquire(const tcp::endpoint& ep,
+  awaitable<std::pair<error_code, ConnectionPtr>> acquire(tcp::endpoint ep,
                                                           std::chrono::milliseconds connect_timeout);
   // A new connection, never from the pool.
-  awaitable<std::pair<error_code, ConnectionPtr>> connect(const tcp::endpoint& ep,
+  awaitable<std::pair<error_code, ConnectionPtr>> connect(tcp::endpoint ep,
                                                           std::chrono::milliseconds connect_timeout);
   // Returns a connection; kept only if `reusable` and the pool has room.
   void release(ConnectionPtr conn);
@@ -88,7 +88,7 @@ struct SimpleResponse {
 
 // One whole request/response on a pooled connection, for control traffic (health
 // checks, /v1/models, tests). `timeout` bounds the whole exchange.
-awaitable<std::pair<error_code, SimpleResponse>> fetch(ConnectionPool& pool, const tcp::endpoint& ep,
+awaitable<std::pair<error_code, SimpleResponse>> fetch(ConnectionPool& pool, tcp::endpoint ep,
                                                        Request req, std::chrono::milliseconds timeout);
 
 }  // namespace tidal::http

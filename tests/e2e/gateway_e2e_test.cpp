@@ -210,6 +210,20 @@ TEST(GatewayE2E, ColdStartingReplicaIsAdmittedOnceHealthy) {
   EXPECT_EQ(call(port, "GET", "/health").body, "{\"status\":\"ok\"}");
 }
 
+TEST(GatewayE2E, EjectedReplicaIsReadmittedWhenItComesBack) {
+  Engine a = start_engine(), b = start_engine();
+  Gateway gw = start_gateway({a.port, b.port}, 2);
+  const std::string series = "tidal_replica_ready{pool=\"default\",replica=\"127.0.0.1:" + std::to_string(a.port) + "\"}";
+  a.proc->signal(SIGKILL);
+  ASSERT_TRUE(wait_until([&] { return metric(call(gw.port, "GET", "/metrics").body, series) == 0.0; }, 10s));
+  EXPECT_EQ(call(gw.port, "POST", "/v1/chat/completions", chat_body("while down", 2)).status, 200u);
+  Process again({"engine", "--port", std::to_string(a.port), "--preset", "cpu-tiny"});
+  ASSERT_TRUE(wait_until([&] { return metric(call(gw.port, "GET", "/metrics").body, series) == 1.0; }, 10s));
+  // Both serve again: enough requests reach the returning replica.
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(call(gw.port, "POST", "/v1/chat/completions", chat_body("x", 2)).status, 200u);
+  EXPECT_GT(metric_sum(call(a.port, "GET", "/metrics").body, "vllm:request_success_total"), 0);
+}
+
 TEST(GatewayE2E, ModelsAreMergedAcrossReplicas) {
   Engine a = start_engine({"--served-model-name", "alpha"}), b = start_engine({"--served-model-name", "beta"});
   Gateway gw = start_gateway({a.port, b.port}, 2);
