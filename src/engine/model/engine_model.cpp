@@ -1,6 +1,7 @@
 #include "engine/model/engine_model.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/check.h"
 #include "common/tokens.h"
@@ -149,6 +150,113 @@ Step EngineModel::step() {
       const bool finished = s.generated >= s.req.max_tokens;
       out.events.push_back({s.req.id, index, finished, s.cached_tokens});
       if (finished) done.push_back(s.req.id);
+    }
+  }
+  for (SeqId id : done) {
+    ++counters_.finished;
+    cancel(id);
+  }
+  return out;
+}
+
+uint32_t EngineModel::pure_decode_steps() const {
+  if (running_.empty()) return 0;
+  if (running_.size() > preset_.max_num_batched_tokens) return 0;
+  // A waiting request that could be admitted changes the batch. If KV blocks keep it out
+  // now, they keep it out for the whole stretch: decodes only consume blocks.
+  if (!waiting_.empty() && running_.size() < preset_.max_num_seqs &&
+      front_admissible(preset_.max_num_batched_tokens - static_cast<uint32_t>(running_.size()))) {
+    return 0;
+  }
+  uint32_t k = UINT32_MAX;
+  for (SeqId id : running_) {
+    const Seq& s = seqs_.at(id);
+    if (s.length() - s.computed != 1) return 0;  // still prefilling
+    k = std::min(k, s.req.max_tokens - s.generated);
+  }
+  // KV: the largest k whose block demand fits the free blocks (demand grows with k).
+  auto demand = [&](uint32_t steps) {
+    uint64_t blocks = 0;
+    for (SeqId id : running_) {
+      const Seq& s = seqs_.at(id);
+      const uint32_t need = blocks_for(s.computed + steps);
+      if (need > s.blocks.size()) blocks += need - s.blocks.size();
+    }
+    return blocks;
+  };
+  if (demand(k) <= kv_.free_blocks()) return k;
+  uint32_t lo = 0, hi = k;  // demand(lo) fits, demand(hi) does not
+  while (hi - lo > 1) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    if (demand(mid) <= kv_.free_blocks()) lo = mid; else hi = mid;
+  }
+  return lo;
+}
+
+bool EngineModel::front_admissible(uint32_t budget) const {
+  if (budget == 0) return false;
+  const Seq& s = seqs_.at(waiting_.front());
+  uint32_t computed = s.computed, hits_in_free = 0;
+  size_t held = s.blocks.size();
+  if (s.computed == 0 && s.blocks.empty()) {
+    const uint32_t max_hit_blocks = (s.length() - 1) / kKvBlockTokens;
+    const uint32_t hits = kv_.peek_prefix(s.req.prefix_hashes, max_hit_blocks, hits_in_free);
+    computed = hits * kKvBlockTokens;
+    held = hits;
+  }
+  const uint32_t n = std::min(s.length() - computed, budget);
+  const uint32_t need = blocks_for(computed + n);
+  const uint32_t fresh = need > held ? need - static_cast<uint32_t>(held) : 0;
+  // Blocks the running decodes of the next step take come first.
+  uint32_t decode_blocks = 0;
+  for (SeqId id : running_) {
+    const Seq& r = seqs_.at(id);
+    if (blocks_for(r.computed + 1) > r.blocks.size()) ++decode_blocks;
+  }
+  return static_cast<uint64_t>(hits_in_free) + fresh + decode_blocks <= kv_.free_blocks();
+}
+
+Duration EngineModel::pure_decode_duration(uint32_t k) const {
+  const auto n = static_cast<double>(running_.size());
+  double c0 = 0;
+  for (SeqId id : running_) c0 += seqs_.at(id).computed;
+  const auto& p = preset_.step;
+  const double kd = k;
+  // Step j reads c0 + j*n context tokens: sum over j < k in closed form.
+  const double per_step = step_ms(p, static_cast<uint64_t>(n), 0);
+  const double ctx = kd * c0 + n * kd * (kd - 1) / 2.0;
+  return from_ms(kd * per_step + p.per_context_token_us * 1e-3 * ctx);
+}
+
+uint32_t EngineModel::pure_decode_steps_covering(Duration span) const {
+  const uint32_t cap = pure_decode_steps();
+  if (cap == 0 || pure_decode_duration(cap) <= span) return cap;
+  uint32_t lo = 0, hi = cap;  // D(lo) < span <= D(hi)
+  while (hi - lo > 1) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    if (pure_decode_duration(mid) < span) lo = mid; else hi = mid;
+  }
+  return hi;
+}
+
+DecodeStretch EngineModel::advance_decode(uint32_t k) {
+  TIDAL_CHECK(k >= 1 && k <= pure_decode_steps());
+  DecodeStretch out;
+  out.steps = k;
+  out.seqs = static_cast<uint32_t>(running_.size());
+  const double jitter = rng_.lognormal_factor(preset_.step.jitter_sigma / std::sqrt(static_cast<double>(k)));
+  out.duration = from_ms(to_ms(pure_decode_duration(k)) * jitter);
+  counters_.steps += k;
+  std::vector<SeqId> done;
+  for (SeqId id : running_) {
+    Seq& s = seqs_.at(id);
+    TIDAL_CHECK(ensure_blocks(s, s.computed + k));
+    s.computed += k;
+    s.generated += k;
+    counters_.generation_tokens += k;
+    if (s.generated >= s.req.max_tokens) {
+      out.events.push_back({id, s.generated - 1, true, s.cached_tokens});
+      done.push_back(id);
     }
   }
   for (SeqId id : done) {

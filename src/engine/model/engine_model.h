@@ -47,6 +47,15 @@ struct Step {
   std::vector<TokenEvent> events;  // tokens emitted at the end of the step
 };
 
+// A run of pure-decode steps advanced in one go (simulator fast path): every running
+// sequence decodes one token per step; nothing is admitted, prefilled or preempted.
+struct DecodeStretch {
+  uint32_t steps = 0;              // 0: the next step is not a pure decode; use step()
+  Duration duration{};
+  uint32_t seqs = 0;               // sequences decoding in each step
+  std::vector<TokenEvent> events;  // tokens of the last step only for finishing sequences
+};
+
 struct EngineCounters {
   uint64_t prompt_tokens = 0;        // prompt tokens computed (excludes cache hits)
   uint64_t generation_tokens = 0;
@@ -72,6 +81,19 @@ class EngineModel {
   // Plans and commits one step. REQUIRES: has_work().
   [[nodiscard]] Step step();
 
+  // The most pure-decode steps that can run from now before the batch changes (a
+  // sequence finishes, KV blocks run out, or a waiting request could be admitted).
+  [[nodiscard]] uint32_t pure_decode_steps() const;
+  // Duration of the next `k` pure-decode steps without jitter. REQUIRES: k <= pure_decode_steps().
+  [[nodiscard]] Duration pure_decode_duration(uint32_t k) const;
+  // The fewest pure-decode steps whose duration reaches `span` (so every step that starts
+  // before now + span is included), capped at pure_decode_steps().
+  [[nodiscard]] uint32_t pure_decode_steps_covering(Duration span) const;
+  // Commits `k` pure-decode steps at once: the same state, token counts and finish
+  // events as k calls to step(), with one jitter draw for the stretch (sigma/sqrt(k)).
+  // REQUIRES: 1 <= k <= pure_decode_steps().
+  [[nodiscard]] DecodeStretch advance_decode(uint32_t k);
+
   [[nodiscard]] bool has_work() const { return !running_.empty() || !waiting_.empty(); }
   [[nodiscard]] size_t num_running() const { return running_.size(); }
   [[nodiscard]] size_t num_waiting() const { return waiting_.size(); }
@@ -95,6 +117,8 @@ class EngineModel {
   };
 
   bool ensure_blocks(Seq& s, uint32_t upto_tokens);
+  // Whether step() would admit the first waiting request after `budget` tokens of decodes.
+  [[nodiscard]] bool front_admissible(uint32_t budget) const;
   void preempt(Seq& s);
   void publish_prompt_blocks(Seq& s);
 

@@ -44,6 +44,20 @@ uint32_t KvCache::acquire_prefix(std::span<const BlockHash> hashes, uint32_t max
   return hits;
 }
 
+uint32_t KvCache::peek_prefix(std::span<const BlockHash> hashes, uint32_t max_blocks, uint32_t& hits_in_free) const {
+  hits_in_free = 0;
+  if (!prefix_caching_) return 0;
+  uint32_t hits = 0;
+  for (BlockHash h : hashes) {
+    if (hits >= max_blocks) break;
+    auto it = by_hash_.find(h);
+    if (it == by_hash_.end()) break;
+    if (blocks_[it->second].refs == 0) ++hits_in_free;
+    ++hits;
+  }
+  return hits;
+}
+
 bool KvCache::allocate(uint32_t n, std::vector<BlockId>& out) {
   if (n > free_count_) return false;
   for (uint32_t i = 0; i < n; ++i) {

@@ -21,6 +21,10 @@ class KvCache {
   // Pins the longest cached prefix of `hashes` (at most `max_blocks`) and appends the
   // blocks to `out`. Returns the number of blocks hit.
   uint32_t acquire_prefix(std::span<const BlockHash> hashes, uint32_t max_blocks, std::vector<BlockId>& out);
+  // Dry run of acquire_prefix: the blocks it would hit, and how many of them sit in the
+  // free list (pinning those takes them out of it).
+  [[nodiscard]] uint32_t peek_prefix(std::span<const BlockHash> hashes, uint32_t max_blocks,
+                                     uint32_t& hits_in_free) const;
   // Appends `n` fresh blocks to `out`, evicting cached content LRU-first. False, with
   // nothing taken, if fewer than `n` blocks are free.
   bool allocate(uint32_t n, std::vector<BlockId>& out);
