@@ -14,6 +14,7 @@ Action add_engine_command(CLI::App& app);
 Action add_gateway_command(CLI::App& app);
 Action add_bench_command(CLI::App& app);
 Action add_serve_command(CLI::App& app);
+Action add_simulate_command(CLI::App& app);
 
 // Path of the running executable (to start local replicas).
 std::string self_executable();

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   add(&tidal::cli::add_engine_command);
   add(&tidal::cli::add_gateway_command);
   add(&tidal::cli::add_bench_command);
+  add(&tidal::cli::add_simulate_command);
 
   try {
     app.parse(argc, argv);

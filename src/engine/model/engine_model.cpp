@@ -239,12 +239,12 @@ uint32_t EngineModel::pure_decode_steps_covering(Duration span) const {
   return hi;
 }
 
-DecodeStretch EngineModel::advance_decode(uint32_t k) {
+DecodeStretch EngineModel::advance_decode(uint32_t k, double jitter_factor) {
   TIDAL_CHECK(k >= 1 && k <= pure_decode_steps());
   DecodeStretch out;
   out.steps = k;
   out.seqs = static_cast<uint32_t>(running_.size());
-  const double jitter = rng_.lognormal_factor(preset_.step.jitter_sigma / std::sqrt(static_cast<double>(k)));
+  const double jitter = jitter_factor >= 0 ? jitter_factor : draw_stretch_jitter(k);
   out.duration = from_ms(to_ms(pure_decode_duration(k)) * jitter);
   counters_.steps += k;
   std::vector<SeqId> done;

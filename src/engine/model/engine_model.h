@@ -10,6 +10,7 @@
 //   while (m.has_work()) { Step s = m.step(); /* wait s.duration, deliver s.tokens */ }
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <deque>
 #include <unordered_map>
@@ -91,8 +92,13 @@ class EngineModel {
   [[nodiscard]] uint32_t pure_decode_steps_covering(Duration span) const;
   // Commits `k` pure-decode steps at once: the same state, token counts and finish
   // events as k calls to step(), with one jitter draw for the stretch (sigma/sqrt(k)).
+  // `jitter` < 0 draws the factor; a caller that planned the stretch passes its own.
   // REQUIRES: 1 <= k <= pure_decode_steps().
-  [[nodiscard]] DecodeStretch advance_decode(uint32_t k);
+  [[nodiscard]] DecodeStretch advance_decode(uint32_t k, double jitter = -1);
+  // The jitter factor advance_decode would draw for a stretch of k steps.
+  [[nodiscard]] double draw_stretch_jitter(uint32_t k) {
+    return rng_.lognormal_factor(preset_.step.jitter_sigma / std::sqrt(static_cast<double>(k)));
+  }
 
   [[nodiscard]] bool has_work() const { return !running_.empty() || !waiting_.empty(); }
   [[nodiscard]] size_t num_running() const { return running_.size(); }

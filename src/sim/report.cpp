@@ -1,0 +1,110 @@
+#include "sim/report.h"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+namespace tidal::sim {
+namespace {
+
+namespace json = boost::json;
+
+json::object pct(const stats::Percentiles& p) {
+  return {{"p50", p.p50}, {"p95", p.p95}, {"p99", p.p99}, {"mean", p.mean}, {"max", p.max}};
+}
+
+json::value maybe(double v) { return v < 0 ? json::value(nullptr) : json::value(v); }
+
+json::object object_of(const SimResult& r) {
+  json::object errs;
+  for (const auto& [k, v] : r.errors_by_kind) errs[k] = v;
+  json::array events;
+  for (const auto& e : r.scaling_events) {
+    events.push_back(json::object{{"t_s", e.t_s}, {"from", e.from}, {"to", e.to}, {"reason", e.reason}});
+  }
+  json::array series;
+  for (const auto& p : r.series) {
+    series.push_back(json::object{{"t_s", p.t_s},
+                                  {"arrivals_rps", p.arrivals_rps},
+                                  {"ready", p.ready},
+                                  {"starting", p.starting},
+                                  {"draining", p.draining},
+                                  {"queue_depth", p.queue_depth},
+                                  {"ttft_p95_ms", p.ttft_p95_ms},
+                                  {"cost_usd", p.cost_usd}});
+  }
+  const double total = static_cast<double>(r.requests);
+  return {
+      {"policy", r.policy},
+      {"workload", r.workload},
+      {"seed", r.seed},
+      {"duration_s", r.duration_s},
+      {"requests", r.requests},
+      {"completed", r.completed},
+      {"failed", r.failed},
+      {"availability", total > 0 ? static_cast<double>(r.completed) / total : 0.0},
+      {"error_rate", total > 0 ? static_cast<double>(r.failed) / total : 0.0},
+      {"errors_by_kind", std::move(errs)},
+      {"ttft_ms", pct(r.ttft_ms)},
+      {"e2e_ms", pct(r.e2e_ms)},
+      {"slo", json::object{{"ttft_ms", r.slo_ttft_ms}, {"e2e_ms", r.slo_e2e_ms}}},
+      {"slo_attainment", total > 0 ? static_cast<double>(r.slo_met) / total : 0.0},
+      {"cost_usd", r.cost_usd},
+      {"instance_hours", r.instance_hours},
+      {"gpu_hours", r.gpu_hours},
+      {"overprovisioning_pct", r.overprovisioning_pct},
+      {"scale_up_latency_s", maybe(r.scale_up_latency_s)},
+      {"scale_down_latency_s", maybe(r.scale_down_latency_s)},
+      {"scaling_events", r.scaling_events.size()},
+      {"scaling_event_log", std::move(events)},
+      {"max_replicas", r.max_replicas},
+      {"mean_replicas", r.mean_replicas},
+      {"capacity_rps_per_replica", r.capacity_rps_per_replica},
+      {"sim_events", r.events},
+      {"series", std::move(series)},
+  };
+}
+
+}  // namespace
+
+std::string to_json(const SimResult& r) { return json::serialize(object_of(r)); }
+
+std::string to_json(const std::vector<SimResult>& runs) {
+  json::array a;
+  for (const auto& r : runs) a.push_back(object_of(r));
+  return json::serialize(json::object{{"runs", std::move(a)}});
+}
+
+std::string to_table(const std::vector<SimResult>& runs) {
+  if (runs.empty()) return {};
+  std::string s = fmt::format("tidal simulate: {}\n", runs.front().workload);
+  auto row = [&](const char* name, auto value) {
+    s += fmt::format("{:<24}", name);
+    for (const auto& r : runs) s += fmt::format(" {:>16}", value(r));
+    s += "\n";
+  };
+  auto num = [](double v, int prec) { return v < 0 ? std::string("-") : fmt::format("{:.{}f}", v, prec); };
+  row("policy", [](const SimResult& r) { return r.policy.substr(0, 16); });
+  row("requests", [](const SimResult& r) { return std::to_string(r.requests); });
+  row("availability %", [&](const SimResult& r) {
+    return num(r.requests ? 100.0 * static_cast<double>(r.completed) / static_cast<double>(r.requests) : 0, 2);
+  });
+  row("SLO attainment %", [&](const SimResult& r) {
+    return num(r.requests ? 100.0 * static_cast<double>(r.slo_met) / static_cast<double>(r.requests) : 0, 2);
+  });
+  row("TTFT p50 ms", [&](const SimResult& r) { return num(r.ttft_ms.p50, 1); });
+  row("TTFT p95 ms", [&](const SimResult& r) { return num(r.ttft_ms.p95, 1); });
+  row("TTFT p99 ms", [&](const SimResult& r) { return num(r.ttft_ms.p99, 1); });
+  row("E2E p50 ms", [&](const SimResult& r) { return num(r.e2e_ms.p50, 1); });
+  row("E2E p95 ms", [&](const SimResult& r) { return num(r.e2e_ms.p95, 1); });
+  row("E2E p99 ms", [&](const SimResult& r) { return num(r.e2e_ms.p99, 1); });
+  row("cost $", [&](const SimResult& r) { return num(r.cost_usd, 2); });
+  row("GPU-hours", [&](const SimResult& r) { return num(r.gpu_hours, 2); });
+  row("over-provisioning %", [&](const SimResult& r) { return num(r.overprovisioning_pct, 1); });
+  row("scale-up latency s", [&](const SimResult& r) { return num(r.scale_up_latency_s, 0); });
+  row("scale-down latency s", [&](const SimResult& r) { return num(r.scale_down_latency_s, 0); });
+  row("scaling events", [](const SimResult& r) { return std::to_string(r.scaling_events.size()); });
+  row("replicas max / mean", [&](const SimResult& r) { return fmt::format("{} / {:.1f}", r.max_replicas, r.mean_replicas); });
+  return s;
+}
+
+}  // namespace tidal::sim

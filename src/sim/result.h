@@ -1,0 +1,47 @@
+// What one simulation run measured.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/stats/summary.h"
+
+namespace tidal::sim {
+
+struct SeriesPoint {
+  double t_s = 0;
+  double arrivals_rps = 0;
+  int ready = 0, starting = 0, draining = 0;
+  double queue_depth = 0;
+  double ttft_p95_ms = 0;
+  double cost_usd = 0;
+};
+
+struct ScaleEvent {
+  double t_s = 0;
+  int from = 0, to = 0;
+  std::string reason;
+};
+
+struct SimResult {
+  std::string policy, workload;
+  uint64_t seed = 0;
+  double duration_s = 0;
+  uint64_t requests = 0, completed = 0, failed = 0;
+  std::map<std::string, uint64_t> errors_by_kind;
+  stats::Percentiles ttft_ms, e2e_ms;
+  double slo_ttft_ms = 0, slo_e2e_ms = 0;
+  uint64_t slo_met = 0;
+  double cost_usd = 0, instance_hours = 0, gpu_hours = 0;
+  double overprovisioning_pct = 0;
+  double scale_up_latency_s = -1, scale_down_latency_s = -1;  // < 0: not applicable or never
+  std::vector<ScaleEvent> scaling_events;
+  int max_replicas = 0;
+  double mean_replicas = 0;
+  double capacity_rps_per_replica = 0;
+  uint64_t events = 0;
+  std::vector<SeriesPoint> series;
+};
+
+}  // namespace tidal::sim

@@ -1,0 +1,521 @@
+#include "sim/runner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+
+#include "common/check.h"
+#include "common/clock.h"
+#include "engine/model/engine_model.h"
+#include "sim/capacity.h"
+#include "sim/event_queue.h"
+
+namespace tidal::sim {
+namespace {
+
+enum class State : uint8_t { kStarting, kReady, kDraining, kGone };
+enum class Work : uint8_t { kIdle, kStep, kStretch };
+
+struct Replica {
+  uint32_t id = 0;
+  State state = State::kStarting;
+  double created_s = 0, end_s = -1;
+  std::unique_ptr<engine::EngineModel> model;
+  uint32_t in_flight = 0;
+  uint64_t version = 0;  // bumps invalidate scheduled work events
+  Work work = Work::kIdle;
+  double work_start = 0;
+  uint32_t stretch_k = 0;
+  double stretch_f = 1;
+  std::vector<engine::TokenEvent> step_events;
+};
+
+struct Live {
+  double arrival_s = 0;
+  double first_token_s = -1;
+  int replica = -1;
+  bool queued = false;
+  bool done = false;
+};
+
+class Simulation {
+ public:
+  Simulation(const SimConfig& c, Workload& w, uint64_t seed, RunOptions o, engine::EnginePreset preset, double capacity,
+             std::unique_ptr<routing::RoutingPolicy> routing, std::unique_ptr<scaling::ScalingPolicy> scaling)
+      : c_(c), w_(w), seed_(seed), o_(o), preset_(std::move(preset)), capacity_(capacity), routing_(std::move(routing)),
+        scaling_(std::move(scaling)), rng_(seed ^ 0xA5A5A5A5ULL) {
+    cold_start_s_ = c.instance.cold_start_s >= 0 ? c.instance.cold_start_s : default_cold_start_s(c.instance.start_mode);
+    for (const auto& ch : w.changes()) {
+      pending_changes_.push_back(ch);
+    }
+  }
+
+  SimResult run() {
+    // The initial fleet is up at t = 0 (it was provisioned before the run).
+    const int initial = initial_size();
+    for (int i = 0; i < initial; ++i) add_replica(0, /*ready_now=*/true);
+    if (auto r = w_.next()) schedule_arrival(std::move(*r));
+    q_.push(c_.interval_s, EventKind::kTick);
+    q_.push(o_.sample_interval_s, EventKind::kSample);
+    const double horizon = w_.duration_s() + o_.drain_s;
+    while (!q_.empty()) {
+      Event e = q_.pop();
+      if (e.t_s > horizon) break;
+      now_ = e.t_s;
+      ++result_.events;
+      switch (e.kind) {
+        case EventKind::kWorkDone: on_work_done(e.a, e.b); break;
+        case EventKind::kReplicaReady: on_ready(e.a); break;
+        case EventKind::kArrival: on_arrival(); break;
+        case EventKind::kQueueTimeout: on_queue_timeout(e.a); break;
+        case EventKind::kTick: on_tick(); break;
+        case EventKind::kSample: on_sample(); break;
+      }
+      if (arrivals_done_ && live_.empty() && now_ >= w_.duration_s()) break;
+    }
+    return finish();
+  }
+
+ private:
+  // Static fleets start at their size; autoscaled ones at fleet.initial.
+  int initial_size() {
+    const int n = scaling_->name() == "static" ? scaling_->recommend(signals()).replicas : c_.initial_replicas;
+    return std::clamp(n, c_.min_replicas, c_.max_replicas);
+  }
+
+  // ---- fleet ----
+  Replica& add_replica(double now, bool ready_now) {
+    auto r = std::make_unique<Replica>();
+    r->id = static_cast<uint32_t>(replicas_.size());
+    r->created_s = now;
+    r->model = std::make_unique<engine::EngineModel>(preset_, seed_ * 1000003 + r->id);
+    Replica& ref = *r;
+    replicas_.push_back(std::move(r));
+    if (ready_now) {
+      ref.state = State::kReady;
+    } else {
+      ref.state = State::kStarting;
+      q_.push(now + cold_start_s_, EventKind::kReplicaReady, ref.id);
+    }
+    return ref;
+  }
+
+  void retire(Replica& r) {
+    r.state = State::kGone;
+    r.end_s = now_;
+    ++r.version;
+  }
+
+  int count(State s) const {
+    int n = 0;
+    for (const auto& r : replicas_) n += r->state == s ? 1 : 0;
+    return n;
+  }
+  int billed() const { return count(State::kStarting) + count(State::kReady) + count(State::kDraining); }
+
+  void on_ready(uint64_t id) {
+    Replica& r = *replicas_[id];
+    if (r.state != State::kStarting) return;
+    r.state = State::kReady;
+    check_scale_latency();
+    drain_queue();
+  }
+
+  // ---- replica work: steps around prefills, analytic stretches in pure decode ----
+  void start_work(Replica& r) {
+    ++r.version;
+    if (!r.model->has_work()) {
+      r.work = Work::kIdle;
+      return;
+    }
+    r.work_start = now_;
+    const uint32_t k = r.model->pure_decode_steps();
+    double end = 0;
+    if (k >= 2) {
+      r.work = Work::kStretch;
+      r.stretch_k = k;
+      r.stretch_f = r.model->draw_stretch_jitter(k);
+      end = now_ + r.stretch_f * to_s(r.model->pure_decode_duration(k));
+    } else {
+      r.work = Work::kStep;
+      engine::Step s = r.model->step();
+      r.step_events = std::move(s.events);
+      end = now_ + to_s(s.duration);
+    }
+    q_.push(end, EventKind::kWorkDone, r.id, r.version);
+  }
+
+  void deliver(Replica& r, const std::vector<engine::TokenEvent>& events) {
+    for (const auto& ev : events) {
+      auto it = live_.find(ev.id);
+      if (it == live_.end()) continue;
+      Live& l = it->second;
+      if (ev.index == 0) {
+        l.first_token_s = now_;
+        const double ttft = (now_ - l.arrival_s) * 1000;
+        window_ttft_.add(ttft);
+        sample_ttft_.add(ttft);
+      }
+      if (ev.finished) complete(r, ev.id);
+    }
+  }
+
+  void on_work_done(uint64_t id, uint64_t version) {
+    Replica& r = *replicas_[id];
+    if (r.version != version) return;
+    if (r.work == Work::kStretch) {
+      engine::DecodeStretch d = r.model->advance_decode(r.stretch_k, r.stretch_f);
+      deliver(r, d.events);
+    } else {
+      auto events = std::move(r.step_events);
+      r.step_events.clear();
+      deliver(r, events);
+    }
+    if (r.state != State::kGone) start_work(r);
+  }
+
+  // A request reaches a replica mid-stretch: commit the decode steps that started
+  // before now; the replica's next step (with the newcomer) starts at that boundary.
+  void interrupt(Replica& r) {
+    if (r.work != Work::kStretch) return;
+    const double elapsed = now_ - r.work_start;
+    uint32_t k = 0;
+    if (elapsed > 0) {
+      const auto span = from_s(elapsed / r.stretch_f);
+      k = std::min(r.stretch_k, std::max<uint32_t>(1, r.model->pure_decode_steps_covering(span)));
+    }
+    double boundary = r.work_start;
+    if (k > 0) {
+      boundary += r.stretch_f * to_s(r.model->pure_decode_duration(k));
+      engine::DecodeStretch d = r.model->advance_decode(k, r.stretch_f);
+      deliver(r, d.events);
+    }
+    ++r.version;
+    r.work = Work::kStep;  // an empty step that ends at the boundary
+    r.step_events.clear();
+    q_.push(std::max(boundary, now_), EventKind::kWorkDone, r.id, r.version);
+  }
+
+  // ---- gateway ----
+  void schedule_arrival(SimRequest r) {
+    next_arrival_ = std::move(r);
+    q_.push(next_arrival_.t_s, EventKind::kArrival);
+  }
+
+  void on_arrival() {
+    SimRequest req = std::move(next_arrival_);
+    if (auto n = w_.next()) schedule_arrival(std::move(*n)); else arrivals_done_ = true;
+    ++result_.requests;
+    ++window_arrivals_;
+    ++sample_arrivals_;
+    if (req.input_tokens + req.output_tokens > preset_.max_model_len) {
+      fail("context_length");
+      return;
+    }
+    const uint64_t id = next_request_id_++;
+    live_.emplace(id, Live{now_});
+    sizes_.emplace(id, std::move(req));
+    if (queue_.empty() && try_route(id)) return;
+    if (queue_.size() >= c_.max_queue) {
+      drop(id, "queue_full");
+      return;
+    }
+    live_.at(id).queued = true;
+    queue_.push_back(id);
+    q_.push(now_ + c_.queue_timeout_s, EventKind::kQueueTimeout, id);
+  }
+
+  bool try_route(uint64_t id) {
+    views_.clear();
+    for (const auto& r : replicas_) {
+      if (r->state != State::kReady) continue;
+      routing::ReplicaView v;
+      v.id = r->id;
+      v.in_flight = r->in_flight;
+      v.max_in_flight = c_.max_in_flight_per_replica;
+      v.engine_waiting = static_cast<uint32_t>(r->model->num_waiting());
+      v.routable = true;
+      views_.push_back(v);
+    }
+    const SimRequest& s = sizes_.at(id);
+    routing::RequestInfo info;
+    info.prompt_tokens = s.input_tokens;
+    info.max_tokens = s.output_tokens;
+    info.prefix = s.prefix;
+    auto pick = routing_->pick(info, views_, TimePoint{} + from_s(now_));
+    if (!pick) return false;
+    Replica& r = *replicas_[*pick];
+    Live& l = live_.at(id);
+    l.replica = static_cast<int>(r.id);
+    l.queued = false;
+    ++r.in_flight;
+    interrupt(r);
+    SimRequest moved = std::move(sizes_.at(id));
+    sizes_.erase(id);
+    r.model->submit(engine::SeqRequest{id, moved.input_tokens, moved.output_tokens, std::move(moved.prefix)});
+    if (r.work == Work::kIdle) start_work(r);
+    return true;
+  }
+
+  // Routing a queued request can interrupt a stretch, which can complete another
+  // request, which drains the queue again: that nested call only asks for another pass.
+  void drain_queue() {
+    if (draining_) {
+      drain_again_ = true;
+      return;
+    }
+    draining_ = true;
+    do {
+      drain_again_ = false;
+      while (!queue_.empty()) {
+        const uint64_t id = queue_.front();
+        queue_.pop_front();
+        auto it = live_.find(id);
+        if (it == live_.end() || !it->second.queued) continue;
+        if (!try_route(id)) {
+          queue_.push_front(id);
+          break;
+        }
+      }
+    } while (drain_again_);
+    draining_ = false;
+  }
+
+  void on_queue_timeout(uint64_t id) {
+    auto it = live_.find(id);
+    if (it == live_.end() || !it->second.queued) return;
+    drop(id, "queue_timeout");
+  }
+
+  void drop(uint64_t id, const char* kind) {
+    live_.erase(id);
+    sizes_.erase(id);
+    fail(kind);
+  }
+
+  void fail(const char* kind) {
+    ++result_.failed;
+    ++result_.errors_by_kind[kind];
+  }
+
+  void complete(Replica& r, uint64_t id) {
+    auto it = live_.find(id);
+    const Live l = it->second;
+    live_.erase(it);
+    ++result_.completed;
+    const double ttft = (l.first_token_s - l.arrival_s) * 1000;
+    const double e2e = (now_ - l.arrival_s) * 1000;
+    ttft_.add(ttft);
+    e2e_.add(e2e);
+    if ((c_.slo_ttft_ms <= 0 || ttft <= c_.slo_ttft_ms) && (c_.slo_e2e_ms <= 0 || e2e <= c_.slo_e2e_ms)) {
+      ++result_.slo_met;
+    }
+    --r.in_flight;
+    if (r.state == State::kDraining && r.in_flight == 0) retire(r);
+    drain_queue();
+  }
+
+  // ---- controller ----
+  scaling::Signals signals() const {
+    scaling::Signals s;
+    s.now_s = now_;
+    s.ready = count(State::kReady);
+    s.starting = count(State::kStarting);
+    s.draining = count(State::kDraining);
+    s.queue_depth = static_cast<double>(queued_count());
+    double in_flight = 0;
+    for (const auto& r : replicas_) in_flight += r->state == State::kReady ? r->in_flight : 0;
+    s.in_flight = in_flight;
+    s.rps = window_arrivals_ / c_.interval_s;
+    s.utilization = s.ready > 0 ? in_flight / (s.ready * static_cast<double>(std::max(1u, c_.max_in_flight_per_replica))) : 1.0;
+    return s;
+  }
+
+  size_t queued_count() const {
+    size_t n = 0;
+    for (uint64_t id : queue_) {
+      auto it = live_.find(id);
+      n += it != live_.end() && it->second.queued ? 1 : 0;
+    }
+    return n;
+  }
+
+  void on_tick() {
+    scaling::Signals s = signals();
+    s.ttft_p95_ms = window_ttft_.quantile(0.95);
+    window_ttft_ = stats::Samples();
+    window_arrivals_ = 0;
+    const int current = s.ready + s.starting;
+    auto rec = scaling_->recommend(s);
+    const int desired = std::clamp(rec.replicas, c_.min_replicas, c_.max_replicas);
+    if (desired > current) {
+      for (int i = current; i < desired; ++i) add_replica(now_, false);
+    } else if (desired < current) {
+      int excess = current - desired;
+      // Cancel starting replicas first (newest first), then drain the least busy ready ones.
+      for (auto it = replicas_.rbegin(); it != replicas_.rend() && excess > 0; ++it) {
+        if ((*it)->state == State::kStarting) {
+          retire(**it);
+          --excess;
+        }
+      }
+      while (excess-- > 0) {
+        Replica* victim = nullptr;
+        for (const auto& r : replicas_) {
+          if (r->state == State::kReady && (!victim || r->in_flight < victim->in_flight)) victim = r.get();
+        }
+        if (!victim) break;
+        victim->state = State::kDraining;
+        if (victim->in_flight == 0) retire(*victim);
+      }
+    }
+    if (desired != current) result_.scaling_events.push_back({now_, current, desired, rec.reason});
+    check_scale_latency();
+    if (!(arrivals_done_ && live_.empty())) q_.push(now_ + c_.interval_s, EventKind::kTick);
+  }
+
+  int needed(double rps) const { return std::max(1, static_cast<int>(std::ceil(rps / capacity_))); }
+
+  void check_scale_latency() {
+    for (auto it = pending_changes_.begin(); it != pending_changes_.end();) {
+      if (now_ < it->t_s) {
+        ++it;
+        continue;
+      }
+      const int need = needed(it->rps_after);
+      const bool up = it->rps_after > it->rps_before;
+      const bool met = up ? count(State::kReady) >= need : billed() <= need;
+      if (met) {
+        (up ? up_latencies_ : down_latencies_).add(now_ - it->t_s);
+        it = pending_changes_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void on_sample() {
+    SeriesPoint p;
+    p.t_s = now_;
+    p.arrivals_rps = sample_arrivals_ / o_.sample_interval_s;
+    p.ready = count(State::kReady);
+    p.starting = count(State::kStarting);
+    p.draining = count(State::kDraining);
+    p.queue_depth = static_cast<double>(queued_count());
+    p.ttft_p95_ms = sample_ttft_.quantile(0.95);
+    p.cost_usd = cost_until(now_);
+    result_.series.push_back(p);
+    sample_arrivals_ = 0;
+    sample_ttft_ = stats::Samples();
+    // Over-provisioning against the load's expected rate over the interval.
+    const int need = needed(w_.rate_at(now_ - o_.sample_interval_s / 2));
+    over_ += std::max(0, billed() - need) * o_.sample_interval_s;
+    need_ += need * o_.sample_interval_s;
+    replica_time_ += billed() * o_.sample_interval_s;
+    sampled_time_ += o_.sample_interval_s;
+    result_.max_replicas = std::max(result_.max_replicas, billed());
+    if (!(arrivals_done_ && live_.empty())) q_.push(now_ + o_.sample_interval_s, EventKind::kSample);
+  }
+
+  double instance_seconds_until(double t) const {
+    double s = 0;
+    for (const auto& r : replicas_) s += std::max(0.0, (r->end_s >= 0 ? std::min(r->end_s, t) : t) - r->created_s);
+    return s;
+  }
+  double cost_until(double t) const { return instance_seconds_until(t) / 3600 * c_.instance.price_per_hour; }
+
+  SimResult finish() {
+    for (const auto& [id, l] : live_) fail(l.queued ? "queue_timeout" : "unfinished");
+    result_.policy = c_.name;
+    result_.workload = w_.description();
+    result_.seed = seed_;
+    result_.duration_s = now_;
+    result_.ttft_ms = ttft_.summary();
+    result_.e2e_ms = e2e_.summary();
+    result_.slo_ttft_ms = c_.slo_ttft_ms;
+    result_.slo_e2e_ms = c_.slo_e2e_ms;
+    result_.instance_hours = instance_seconds_until(now_) / 3600;
+    result_.gpu_hours = result_.instance_hours * c_.instance.gpus;
+    result_.cost_usd = cost_until(now_);
+    result_.overprovisioning_pct = need_ > 0 ? 100 * over_ / need_ : 0;
+    result_.mean_replicas = sampled_time_ > 0 ? replica_time_ / sampled_time_ : 0;
+    result_.scale_up_latency_s = up_latencies_.empty() ? -1 : up_latencies_.mean();
+    result_.scale_down_latency_s = down_latencies_.empty() ? -1 : down_latencies_.mean();
+    result_.capacity_rps_per_replica = capacity_;
+    return std::move(result_);
+  }
+
+  const SimConfig& c_;
+  Workload& w_;
+  uint64_t seed_;
+  RunOptions o_;
+  engine::EnginePreset preset_;
+  double capacity_;
+  std::unique_ptr<routing::RoutingPolicy> routing_;
+  std::unique_ptr<scaling::ScalingPolicy> scaling_;
+  Rng rng_;
+  double cold_start_s_ = 0;
+  EventQueue q_;
+  double now_ = 0;
+  std::vector<std::unique_ptr<Replica>> replicas_;
+  std::unordered_map<uint64_t, Live> live_;
+  std::unordered_map<uint64_t, SimRequest> sizes_;  // until routed
+  std::deque<uint64_t> queue_;
+  std::vector<routing::ReplicaView> views_;
+  SimRequest next_arrival_;
+  bool arrivals_done_ = false;
+  bool draining_ = false, drain_again_ = false;
+  uint64_t next_request_id_ = 1;
+  uint64_t window_arrivals_ = 0, sample_arrivals_ = 0;
+  stats::Samples window_ttft_, sample_ttft_, ttft_, e2e_, up_latencies_, down_latencies_;
+  std::vector<LoadChange> pending_changes_;
+  double over_ = 0, need_ = 0, replica_time_ = 0, sampled_time_ = 0;
+  SimResult result_;
+};
+
+}  // namespace
+
+Result<SimResult> run_simulation(const SimConfig& config, Workload& workload, Workload& sizing, uint64_t seed,
+                                 RunOptions options) {
+  auto preset = engine::find_preset(config.preset);
+  if (!preset) return make_error(ErrorKind::kInvalidRequest, "unknown preset '" + config.preset + "'", "preset");
+  // Mean sizes and the rate profile, from a separate copy of the workload.
+  double in = 0, out = 0;
+  size_t n = 0;
+  while (n < 5000) {
+    auto r = sizing.next();
+    if (!r) break;
+    in += r->input_tokens;
+    out += r->output_tokens;
+    ++n;
+  }
+  if (n == 0) return make_error(ErrorKind::kInvalidRequest, "the workload has no requests");
+  const double capacity = replica_capacity_rps(*preset, in / n, out / n, config.slo_tpot_ms);
+  if (capacity <= 0) {
+    return make_error(ErrorKind::kInvalidRequest, "one replica cannot meet slo.tpot_ms at this workload's sizes");
+  }
+  double peak = 0, mean = 0;
+  size_t minutes = 0;
+  for (double t = 30; t < workload.duration_s(); t += 60, ++minutes) {
+    const double r = workload.rate_at(t);
+    peak = std::max(peak, r);
+    mean += r;
+  }
+  mean = minutes ? mean / static_cast<double>(minutes) : peak;
+
+  scaling::ScalingConfig sc = config.scaling;
+  if (sc.policy == "static_peak" || sc.policy == "static_mean") {
+    sc.replicas = std::max(1, static_cast<int>(std::ceil((sc.policy == "static_peak" ? peak : mean) / capacity)));
+    sc.policy = "static";
+  }
+  auto scaling = scaling::make_scaling_policy(sc);
+  if (!scaling) return scaling.error();
+  auto routing = routing::make_policy(config.routing, seed ^ 0x51ULL);
+  if (!routing) return routing.error();
+  Simulation sim(config, workload, seed, options, *preset, capacity, std::move(*routing), std::move(*scaling));
+  return sim.run();
+}
+
+}  // namespace tidal::sim

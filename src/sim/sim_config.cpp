@@ -1,0 +1,127 @@
+#include "sim/sim_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "engine/model/preset.h"
+
+namespace tidal::sim {
+namespace {
+
+struct KeyError : std::runtime_error {
+  KeyError(std::string k, std::string why) : std::runtime_error(why), key(std::move(k)) {}
+  std::string key;
+};
+
+void known(const YAML::Node& n, const std::string& where, const std::set<std::string>& keys) {
+  if (!n.IsMap()) throw KeyError(where, "must be a mapping");
+  for (const auto& kv : n) {
+    const auto k = kv.first.as<std::string>();
+    if (!keys.count(k)) throw KeyError(where.empty() ? k : where + "." + k, "is not a known key");
+  }
+}
+
+template <class T>
+void read(const YAML::Node& n, const std::string& where, const char* key, T& out) {
+  if (!n[key]) return;
+  try {
+    out = n[key].as<T>();
+  } catch (const YAML::Exception&) {
+    throw KeyError(where.empty() ? key : where + "." + key, "has the wrong type");
+  }
+}
+
+}  // namespace
+
+double default_cold_start_s(const std::string& mode) {
+  if (mode == "image_pull") return 600;    // 20 GB image with weights on Kubernetes (BentoML 2025)
+  if (mode == "baked_image") return 233;   // vLLM 8B with nothing cached, less the download (Tensorfuse 2025)
+  if (mode == "shared_volume") return 82;  // vLLM 8B with caches on a volume (Tensorfuse 2025)
+  if (mode == "warm_pool") return 4;       // hot start from a warm standby (llm-d)
+  return -1;
+}
+
+Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& origin) {
+  SimConfig c;
+  try {
+    YAML::Node root = YAML::Load(yaml);
+    if (root.IsNull()) return c;
+    known(root, "", {"name", "preset", "instance", "fleet", "gateway", "routing", "scaling", "slo"});
+    read(root, "", "name", c.name);
+    read(root, "", "preset", c.preset);
+    if (auto n = root["instance"]) {
+      known(n, "instance", {"type", "price_per_hour", "gpus", "start_mode", "cold_start_s"});
+      read(n, "instance", "type", c.instance.type);
+      read(n, "instance", "price_per_hour", c.instance.price_per_hour);
+      read(n, "instance", "gpus", c.instance.gpus);
+      read(n, "instance", "start_mode", c.instance.start_mode);
+      read(n, "instance", "cold_start_s", c.instance.cold_start_s);
+    }
+    if (auto n = root["fleet"]) {
+      known(n, "fleet", {"initial", "min", "max"});
+      read(n, "fleet", "initial", c.initial_replicas);
+      read(n, "fleet", "min", c.min_replicas);
+      read(n, "fleet", "max", c.max_replicas);
+    }
+    if (auto n = root["gateway"]) {
+      known(n, "gateway", {"max_in_flight_per_replica", "queue_timeout_s", "max_queue"});
+      read(n, "gateway", "max_in_flight_per_replica", c.max_in_flight_per_replica);
+      read(n, "gateway", "queue_timeout_s", c.queue_timeout_s);
+      read(n, "gateway", "max_queue", c.max_queue);
+    }
+    if (auto n = root["routing"]) {
+      known(n, "routing", {"policy", "choices"});
+      read(n, "routing", "policy", c.routing.policy);
+      read(n, "routing", "choices", c.routing.choices);
+    }
+    if (auto n = root["scaling"]) {
+      known(n, "scaling", {"policy", "replicas", "interval_s", "queue_high", "ttft_high_ms", "utilization_low", "cooldown_s"});
+      read(n, "scaling", "policy", c.scaling.policy);
+      read(n, "scaling", "replicas", c.scaling.replicas);
+      read(n, "scaling", "interval_s", c.interval_s);
+      read(n, "scaling", "queue_high", c.scaling.queue_high);
+      read(n, "scaling", "ttft_high_ms", c.scaling.ttft_high_ms);
+      read(n, "scaling", "utilization_low", c.scaling.utilization_low);
+      read(n, "scaling", "cooldown_s", c.scaling.cooldown_s);
+    }
+    if (auto n = root["slo"]) {
+      known(n, "slo", {"ttft_ms", "e2e_ms", "tpot_ms"});
+      read(n, "slo", "ttft_ms", c.slo_ttft_ms);
+      read(n, "slo", "e2e_ms", c.slo_e2e_ms);
+      read(n, "slo", "tpot_ms", c.slo_tpot_ms);
+    }
+  } catch (const KeyError& e) {
+    return make_error(ErrorKind::kInvalidRequest, origin + ": " + e.key + ": " + e.what(), e.key);
+  } catch (const YAML::Exception& e) {
+    return make_error(ErrorKind::kInvalidRequest, origin + ": " + e.what());
+  }
+  auto bad = [&](const std::string& key, const std::string& why) {
+    return make_error(ErrorKind::kInvalidRequest, origin + ": " + key + ": " + why, key);
+  };
+  if (!engine::find_preset(c.preset)) return bad("preset", "unknown preset '" + c.preset + "'");
+  if (c.instance.cold_start_s < 0 && default_cold_start_s(c.instance.start_mode) < 0) {
+    return bad("instance.start_mode", "must be image_pull, baked_image, shared_volume or warm_pool");
+  }
+  if (c.min_replicas < 0 || c.max_replicas < std::max(1, c.min_replicas)) return bad("fleet", "needs 0 <= min <= max, max >= 1");
+  if (c.interval_s <= 0) return bad("scaling.interval_s", "must be > 0");
+  if (c.routing.policy != "least_outstanding") return bad("routing.policy", "unknown policy (known: least_outstanding)");
+  const auto& p = c.scaling.policy;
+  if (p != "static" && p != "threshold" && p != "static_peak" && p != "static_mean") {
+    return bad("scaling.policy", "must be static, static_peak, static_mean or threshold");
+  }
+  if (c.slo_tpot_ms <= 0) return bad("slo.tpot_ms", "must be > 0 (it sets the replica capacity target)");
+  return c;
+}
+
+Result<SimConfig> load_sim_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return make_error(ErrorKind::kInvalidRequest, path + ": cannot open the file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_sim_config(ss.str(), path);
+}
+
+}  // namespace tidal::sim

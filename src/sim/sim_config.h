@@ -1,0 +1,46 @@
+// One simulated deployment (a "policy file" for `tidal simulate -c`): the engine preset,
+// the instance and its price and start mode, fleet bounds, gateway limits, routing and
+// scaling policies, and the SLO the report scores against.
+#pragma once
+
+#include <string>
+
+#include "common/error.h"
+#include "routing/policy.h"
+#include "scaling/policy.h"
+
+namespace tidal::sim {
+
+struct InstanceConfig {
+  std::string type = "h100";
+  double price_per_hour = 4.0;   // on-demand $/h
+  uint32_t gpus = 1;
+  std::string start_mode = "shared_volume";  // image_pull | baked_image | shared_volume | warm_pool
+  double cold_start_s = -1;      // < 0: the start mode's default (docs/simulate.md)
+};
+
+struct SimConfig {
+  std::string name = "static";
+  std::string preset = "llama3-8b-h100";
+  InstanceConfig instance;
+  int initial_replicas = 2;
+  int min_replicas = 1;
+  int max_replicas = 100;
+  uint32_t max_in_flight_per_replica = 256;
+  double queue_timeout_s = 30;
+  uint32_t max_queue = 100'000;
+  routing::RoutingConfig routing;
+  // scaling.policy adds static_peak / static_mean: a fixed size computed from the
+  // workload's peak or mean rate and the replica capacity estimate.
+  scaling::ScalingConfig scaling;
+  double interval_s = 15;        // controller tick
+  double slo_ttft_ms = 2000;     // 0: not part of the SLO
+  double slo_e2e_ms = 0;
+  double slo_tpot_ms = 50;       // also the per-replica capacity target
+};
+
+[[nodiscard]] double default_cold_start_s(const std::string& start_mode);
+[[nodiscard]] Result<SimConfig> load_sim_config(const std::string& path);
+[[nodiscard]] Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& origin);
+
+}  // namespace tidal::sim

@@ -1,0 +1,218 @@
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "sim/capacity.h"
+#include "sim/event_queue.h"
+#include "sim/html_report.h"
+#include "sim/report.h"
+#include "sim/runner.h"
+
+namespace tidal::sim {
+namespace {
+
+std::unique_ptr<Workload> scenario(const std::string& name, double rps, uint64_t seed = 1, double duration = 0) {
+  ScenarioParams p;
+  p.name = name;
+  p.base_rps = rps;
+  p.duration_s = duration;
+  auto w = Workload::scenario(p, seed);
+  EXPECT_TRUE(w) << name;
+  return std::move(*w);
+}
+
+SimResult simulate(const SimConfig& c, const std::string& name, double rps, uint64_t seed = 1, double duration = 0) {
+  auto w = scenario(name, rps, seed, duration);
+  auto sizing = scenario(name, rps, seed, duration);
+  auto r = run_simulation(c, *w, *sizing, seed);
+  EXPECT_TRUE(r) << r.error().message;
+  return std::move(*r);
+}
+
+TEST(EventQueueTest, OrdersByTimeThenKindThenSequence) {
+  EventQueue q;
+  q.push(2.0, EventKind::kArrival, 1);
+  q.push(1.0, EventKind::kTick, 2);
+  q.push(1.0, EventKind::kArrival, 3);
+  q.push(1.0, EventKind::kArrival, 4);
+  q.push(1.0, EventKind::kWorkDone, 5);
+  std::vector<uint64_t> order;
+  while (!q.empty()) order.push_back(q.pop().a);
+  EXPECT_EQ(order, (std::vector<uint64_t>{5, 3, 4, 2, 1}));
+}
+
+// Mean arrival rate of a workload over [from, to).
+double observed_rate(Workload& w, double from, double to) {
+  double n = 0;
+  while (auto r = w.next()) {
+    if (r->t_s >= to) break;
+    if (r->t_s >= from) ++n;
+  }
+  return n / (to - from);
+}
+
+TEST(ScenarioTest, SpikeReachesTenTimesWithinFiveMinutesThenReturns) {
+  auto w = scenario("spike", 5);
+  EXPECT_NEAR(w->rate_at(100), 5, 1e-9);
+  EXPECT_NEAR(w->rate_at(1800 + 300), 50, 1e-9);  // 10x, five minutes after the ramp starts
+  EXPECT_NEAR(w->rate_at(1800 + 150), 27.5, 1e-9);
+  EXPECT_NEAR(w->rate_at(w->duration_s() - 10), 5, 1e-9);
+  EXPECT_NEAR(observed_rate(*w, 0, 1800), 5, 0.4);
+  auto again = scenario("spike", 5);
+  EXPECT_NEAR(observed_rate(*again, 2100, 3300), 50, 2.0);
+}
+
+TEST(ScenarioTest, ShapesOfTheOtherScenarios) {
+  auto gradual = scenario("gradual", 4);
+  EXPECT_NEAR(gradual->rate_at(900 + 3600), 8, 1e-9);
+  EXPECT_NEAR(gradual->rate_at(900 + 1800), 6, 1e-9);
+  auto periodic = scenario("periodic", 10);
+  EXPECT_EQ(periodic->duration_s(), 3 * 86400);
+  EXPECT_NEAR(periodic->rate_at(43200) / periodic->rate_at(0), 4.0, 1e-9);  // peak/trough
+  auto drop = scenario("drop", 10);
+  EXPECT_NEAR(drop->rate_at(1799), 10, 1e-9);
+  EXPECT_NEAR(drop->rate_at(1801), 1, 1e-9);
+  // Mixed: the share of long outputs grows over the run.
+  auto mixed = scenario("mixed", 20);
+  double early_out = 0, late_out = 0, early_n = 0, late_n = 0;
+  while (auto r = mixed->next()) {
+    if (r->t_s < 1200) { early_out += r->output_tokens; ++early_n; }
+    if (r->t_s > 6000) { late_out += r->output_tokens; ++late_n; }
+  }
+  EXPECT_GT(late_out / late_n, 1.8 * early_out / early_n);
+  ScenarioParams bad;
+  bad.name = "tsunami";
+  EXPECT_FALSE(Workload::scenario(bad, 1));
+}
+
+TEST(TraceWorkloadTest, MooncakeSharedLeadingIdsShareEnginePrefixBlocks) {
+  const std::vector<uint64_t> a = {7, 8, 9}, b = {7, 8, 10};
+  const auto pa = mooncake_prefix(a, 1500), pb = mooncake_prefix(b, 1500);
+  ASSERT_EQ(pa.size(), 93u);  // 1500 / 16 full blocks
+  EXPECT_TRUE(std::equal(pa.begin(), pa.begin() + 64, pb.begin()));
+  EXPECT_NE(pa[64], pb[64]);
+  ScenarioParams sizes;
+  auto w = Workload::trace(TIDAL_TEST_DATA_DIR "/mooncake_sample.jsonl", 2.0, 1.0, sizes, 1);
+  ASSERT_TRUE(w);
+  size_t n = 0;
+  while (auto r = (*w)->next()) {
+    EXPECT_FALSE(r->prefix.empty());
+    ++n;
+  }
+  EXPECT_EQ(n, 20u);
+  auto doubled = Workload::trace(TIDAL_TEST_DATA_DIR "/azure_code_sample.csv", 1.0, 2.0, sizes, 1);
+  ASSERT_TRUE(doubled);
+  n = 0;
+  while ((*doubled)->next()) ++n;
+  EXPECT_EQ(n, 40u);
+}
+
+TEST(CapacityTest, BiggerHardwareServesMore) {
+  const double h100 = replica_capacity_rps(*engine::find_preset("llama3-8b-h100"), 1000, 200, 50);
+  const double a100 = replica_capacity_rps(*engine::find_preset("llama3-8b-a100"), 1000, 200, 50);
+  EXPECT_GT(h100, a100);
+  EXPECT_GT(a100, 0);
+  EXPECT_EQ(replica_capacity_rps(*engine::find_preset("llama3-8b-h100"), 1000, 200, 1), 0);  // below W
+}
+
+TEST(SimulationTest, SameSeedGivesByteIdenticalJson) {
+  SimConfig c;
+  c.scaling.policy = "threshold";
+  c.initial_replicas = 1;
+  const std::string a = to_json(simulate(c, "spike", 3, 42, 3600));
+  const std::string b = to_json(simulate(c, "spike", 3, 42, 3600));
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, to_json(simulate(c, "spike", 3, 43, 3600)));
+}
+
+TEST(SimulationTest, ColdStartDelaysCapacity) {
+  SimConfig c;
+  c.scaling.policy = "threshold";
+  c.initial_replicas = 1;
+  c.scaling.cooldown_s = 60;
+  c.instance.cold_start_s = 30;
+  const SimResult fast = simulate(c, "spike", 4);
+  c.instance.cold_start_s = 600;
+  const SimResult slow = simulate(c, "spike", 4);
+  ASSERT_GT(fast.scale_up_latency_s, 0);
+  EXPECT_GT(slow.scale_up_latency_s, fast.scale_up_latency_s + 300);
+  EXPECT_GT(slow.ttft_ms.p99, fast.ttft_ms.p99);
+}
+
+TEST(SimulationTest, QueueDeadlinesShedWhenCapacityIsShort) {
+  SimConfig c;
+  c.scaling.policy = "static";
+  c.scaling.replicas = 1;
+  c.max_in_flight_per_replica = 8;
+  c.queue_timeout_s = 5;
+  const SimResult r = simulate(c, "constant", 20, 1, 600);
+  EXPECT_GT(r.errors_by_kind.at("queue_timeout"), 100u);
+  EXPECT_LT(r.completed, r.requests);
+  // Nothing waits longer than its deadline: TTFT of the served stays bounded by it plus service.
+  EXPECT_LT(r.ttft_ms.max, 5000 + 2000);
+}
+
+TEST(SimulationTest, PeakSizedFleetMeetsTheSloAndCostsMoreThanMeanSized) {
+  SimConfig peak;
+  peak.scaling.policy = "static_peak";
+  SimConfig mean;
+  mean.scaling.policy = "static_mean";
+  const SimResult p = simulate(peak, "spike", 4);
+  const SimResult m = simulate(mean, "spike", 4);
+  EXPECT_GT(p.cost_usd, m.cost_usd);
+  EXPECT_GT(static_cast<double>(p.slo_met) / p.requests, 0.95);
+  EXPECT_LT(static_cast<double>(m.slo_met) / m.requests, static_cast<double>(p.slo_met) / p.requests);
+  EXPECT_GT(p.overprovisioning_pct, m.overprovisioning_pct);
+  // Cost = instance-hours x price.
+  EXPECT_NEAR(p.cost_usd, p.instance_hours * peak.instance.price_per_hour, 1e-6);
+}
+
+TEST(SimulationTest, ThresholdAutoscalerFollowsTheSpikeAndScalesBackDown) {
+  SimConfig c;
+  c.scaling.policy = "threshold";
+  c.initial_replicas = 1;
+  c.max_in_flight_per_replica = 64;
+  const SimResult r = simulate(c, "spike", 4);
+  EXPECT_GE(r.max_replicas, 3);
+  EXPECT_GE(r.scaling_events.size(), 2u);
+  bool up = false, down = false;
+  for (const auto& e : r.scaling_events) {
+    up = up || e.to > e.from;
+    down = down || e.to < e.from;
+  }
+  EXPECT_TRUE(up);
+  EXPECT_TRUE(down);
+  EXPECT_GT(r.scale_up_latency_s, 82);  // at least one cold start
+  EXPECT_GE(r.scale_down_latency_s, 0);
+}
+
+TEST(SimulationTest, JsonHasTheDocumentedFieldsAndHtmlIsSelfContained) {
+  SimConfig c;
+  const SimResult r = simulate(c, "drop", 2, 1, 2400);
+  auto j = boost::json::parse(to_json(r)).as_object();
+  for (const char* key : {"availability", "error_rate", "ttft_ms", "e2e_ms", "slo_attainment", "cost_usd", "gpu_hours",
+                          "overprovisioning_pct", "scale_up_latency_s", "scale_down_latency_s", "scaling_events", "series"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_TRUE(j.at("ttft_ms").as_object().contains("p95"));
+  const std::string html = to_html({r});
+  EXPECT_NE(html.find("Chart.js"), std::string::npos);  // the library itself is inside
+  EXPECT_EQ(html.find("<script src="), std::string::npos);
+  EXPECT_NE(html.find("\"policy\":\"static\""), std::string::npos);
+}
+
+TEST(SimConfigTest, ParsesAndRefusesWithKeyAndReason) {
+  auto c = parse_sim_config("name: t\nscaling: {policy: threshold, cooldown_s: 60}\ninstance: {start_mode: warm_pool}\n", "p.yaml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->scaling.policy, "threshold");
+  EXPECT_EQ(c->scaling.cooldown_s, 60);
+  EXPECT_EQ(default_cold_start_s(c->instance.start_mode), 4);
+  auto bad = parse_sim_config("scaling: {polcy: x}", "p.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "p.yaml: scaling.polcy: is not a known key");
+  EXPECT_FALSE(parse_sim_config("preset: gpt-9", "p.yaml"));
+  EXPECT_FALSE(parse_sim_config("instance: {start_mode: teleport}", "p.yaml"));
+}
+
+}  // namespace
+}  // namespace tidal::sim
