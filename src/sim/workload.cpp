@@ -6,10 +6,14 @@
 #include <numbers>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "common/tokens.h"
 
 namespace tidal::sim {
 namespace {
+
+std::string num(double v) { return fmt::format("{:g}", v); }
 
 double lerp(double a, double b, double f) { return a + (b - a) * std::clamp(f, 0.0, 1.0); }
 
@@ -59,7 +63,7 @@ Result<std::unique_ptr<Workload>> Workload::scenario(const ScenarioParams& p, ui
     w->duration_s_ = p.duration_s > 0 ? p.duration_s : 3600;
     w->rate_ = [r](double) { return r; };
     w->rate_max_ = r;
-    w->description_ = "constant " + std::to_string(r) + " req/s";
+    w->description_ = "constant " + num(r) + " req/s";
   } else if (p.name == "spike") {
     // Base load for 30 min; 10x over 5 min; hold 20 min; back over 5 min; 30 min more.
     const double peak = r * (p.peak_ratio > 0 ? p.peak_ratio : 10);
@@ -74,7 +78,7 @@ Result<std::unique_ptr<Workload>> Workload::scenario(const ScenarioParams& p, ui
     };
     w->rate_max_ = peak;
     w->changes_ = {{up, r, peak}, {up + ramp + hold, peak, r}};
-    w->description_ = "spike: " + std::to_string(r) + " -> " + std::to_string(peak) + " req/s over 5 min, back after 20 min";
+    w->description_ = "spike: " + num(r) + " -> " + num(peak) + " req/s over 5 min, back after 20 min";
   } else if (p.name == "gradual") {
     // 15 min flat, then steady growth to 2x over one hour, then 15 min flat.
     const double flat = 900, grow = 3600;
@@ -82,7 +86,7 @@ Result<std::unique_ptr<Workload>> Workload::scenario(const ScenarioParams& p, ui
     w->rate_ = [=](double t) { return t < flat ? r : lerp(r, 2 * r, (t - flat) / grow); };
     w->rate_max_ = 2 * r;
     w->changes_ = {{flat, r, 2 * r}};
-    w->description_ = "gradual: " + std::to_string(r) + " -> " + std::to_string(2 * r) + " req/s over 1 h";
+    w->description_ = "gradual: " + num(r) + " -> " + num(2 * r) + " req/s over 1 h";
   } else if (p.name == "periodic") {
     // A daily cycle with mean r, trough at midnight, peak at noon.
     const double ratio = p.peak_ratio > 0 ? p.peak_ratio : 4;
@@ -90,7 +94,7 @@ Result<std::unique_ptr<Workload>> Workload::scenario(const ScenarioParams& p, ui
     w->duration_s_ = p.duration_s > 0 ? p.duration_s : p.days * 86400;
     w->rate_ = [=](double t) { return r * (1 - a * std::cos(2 * std::numbers::pi * t / 86400)); };
     w->rate_max_ = r * (1 + a);
-    w->description_ = "periodic: daily cycle, mean " + std::to_string(r) + " req/s, peak/trough " + std::to_string(ratio);
+    w->description_ = "periodic: daily cycle, mean " + num(r) + " req/s, peak/trough " + num(ratio);
   } else if (p.name == "drop") {
     // 30 min at r, then a sudden drop to 10% for an hour.
     const double at = 1800;
@@ -98,7 +102,7 @@ Result<std::unique_ptr<Workload>> Workload::scenario(const ScenarioParams& p, ui
     w->rate_ = [=](double t) { return t < at ? r : 0.1 * r; };
     w->rate_max_ = r;
     w->changes_ = {{at, r, 0.1 * r}};
-    w->description_ = "drop: " + std::to_string(r) + " -> " + std::to_string(0.1 * r) + " req/s";
+    w->description_ = "drop: " + num(r) + " -> " + num(0.1 * r) + " req/s";
   } else if (p.name == "mixed") {
     // Constant rate; the mix moves from chat-heavy to summarisation to long generation.
     w->duration_s_ = p.duration_s > 0 ? p.duration_s : 7200;
@@ -115,7 +119,7 @@ Result<std::unique_ptr<Workload>> Workload::scenario(const ScenarioParams& p, ui
       out.input_tokens = std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(rng.gamma_mean_cv(kClasses[k].in, 0.5))));
       out.output_tokens = std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(rng.gamma_mean_cv(kClasses[k].out, 0.5))));
     };
-    w->description_ = "mixed: " + std::to_string(r) + " req/s, chat -> summarisation -> long generation";
+    w->description_ = "mixed: " + num(r) + " req/s, chat -> summarisation -> long generation";
   } else {
     return make_error(ErrorKind::kInvalidRequest,
                       "unknown scenario '" + p.name + "' (known: spike, gradual, periodic, drop, mixed, constant)",
@@ -148,14 +152,14 @@ Result<std::unique_ptr<Workload>> Workload::trace(const std::string& path, doubl
       std::istringstream ss(line);
       std::string start, len, rate;
       if (!std::getline(ss, start, ',') || !std::getline(ss, len, ',') || !std::getline(ss, rate, ',')) {
-        return make_error(ErrorKind::kInvalidRequest, path + ":" + std::to_string(n) + ": expected window_start_s,window_len_s,total_rate_rps");
+        return make_error(ErrorKind::kInvalidRequest, path + ":" + num(n) + ": expected window_start_s,window_len_s,total_rate_rps");
       }
       double v = 0;
       try {
         v = std::stod(rate);
         windows.emplace_back(std::stod(start) / time_scale, 0);
       } catch (const std::exception&) {
-        return make_error(ErrorKind::kInvalidRequest, path + ":" + std::to_string(n) + ": bad number");
+        return make_error(ErrorKind::kInvalidRequest, path + ":" + num(n) + ": bad number");
       }
       if (v > 0) last = v;
       windows.back().second = last * rate_scale;
@@ -169,7 +173,8 @@ Result<std::unique_ptr<Workload>> Workload::trace(const std::string& path, doubl
       return it == windows.begin() ? windows.front().second : std::prev(it)->second;
     };
     w->sizes_ = [sizes](double t, Rng& rng, SimRequest& out) { out = sized(t, rng, sizes); };
-    w->description_ = "ServeGen rate curve " + path;
+    if (sizes.duration_s > 0) w->duration_s_ = std::min(w->duration_s_, sizes.duration_s);
+    w->description_ = "ServeGen rate curve " + path + " x" + num(rate_scale);
     return w;
   }
   auto trace = workload::read_trace_file(path);
@@ -184,6 +189,12 @@ Result<std::unique_ptr<Workload>> Workload::trace(const std::string& path, doubl
     const auto i = static_cast<size_t>(std::max(0.0, t) / 60);
     return i < buckets->size() ? (*buckets)[i] : 0.0;
   };
+  if (sizes.duration_s > 0 && sizes.duration_s < w->duration_s_) {
+    w->duration_s_ = sizes.duration_s;
+    const double cut = sizes.duration_s * time_scale;
+    auto end = std::find_if(w->trace_.begin(), w->trace_.end(), [cut](const auto& r) { return r.arrival_s > cut; });
+    w->trace_.erase(end, w->trace_.end());
+  }
   w->description_ = "trace " + path;
   return w;
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,15 +14,19 @@
 
 namespace tidal::e2e {
 
-Process::Process(std::vector<std::string> args, std::vector<std::string> env) {
+Process::Process(std::vector<std::string> args, std::vector<std::string> env, std::string exe) {
   static int counter = 0;
   log_path_ = "/tmp/tidal-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".log";
-  args.insert(args.begin(), TIDAL_BINARY);
+  args.insert(args.begin(), exe);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
+    // A crashed test must not leave servers behind.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
     const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);

@@ -14,10 +14,10 @@
 
 namespace tidal::e2e {
 
-// A child process running the tidal binary; killed (SIGKILL) when destroyed.
+// A child process (the tidal binary unless `exe` is given); killed (SIGKILL) when destroyed.
 class Process {
  public:
-  Process(std::vector<std::string> args, std::vector<std::string> env = {});
+  Process(std::vector<std::string> args, std::vector<std::string> env = {}, std::string exe = TIDAL_BINARY);
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
