@@ -32,6 +32,19 @@ GatewayMetrics::GatewayMetrics() {
   e2e_ = &BuildHistogram().Name("tidal_e2e_seconds").Help("End-to-end request latency per replica.").Register(r);
   upstream_errors_ = &BuildCounter().Name("tidal_upstream_errors_total").Help("Upstream failures by replica and kind.").Register(r);
   internal_errors_ = &BuildCounter().Name("tidal_internal_errors_total").Help("Unexpected failures caught at the top of a coroutine.").Register(r).Add({});
+  add_request_counters("");  // requests refused before a pool was chosen
+}
+
+void GatewayMetrics::add_request_counters(const std::string& pool) {
+  auto rc = std::make_unique<RequestCounters>();
+  rc->pool = pool;
+  const char* endpoints[2] = {"chat", "completions"};
+  for (size_t e = 0; e < 2; ++e) {
+    for (size_t c = 0; c < std::size(kCodes); ++c) {
+      rc->by_code[e][c] = &requests_->Add({{"pool", pool}, {"endpoint", endpoints[e]}, {"code", std::to_string(kCodes[c])}});
+    }
+  }
+  request_counters_.push_back(std::move(rc));
 }
 
 PoolMetrics& GatewayMetrics::add_pool(const std::string& pool) {
@@ -44,6 +57,7 @@ PoolMetrics& GatewayMetrics::add_pool(const std::string& pool) {
   m->rejected_no_replica = &rejected_->Add({{"pool", pool}, {"reason", "no_replica"}});
   m->retries = &retries_->Add({{"pool", pool}});
   pools_.emplace_back(pool, std::move(m));
+  add_request_counters(pool);
   return *pools_.back().second;
 }
 
@@ -81,6 +95,19 @@ ReplicaMetrics& GatewayMetrics::replica(routing::ReplicaId id) const {
 }
 
 void GatewayMetrics::count_request(const std::string& pool, std::string_view endpoint, unsigned status) {
+  const int e = endpoint == "chat" ? 0 : endpoint == "completions" ? 1 : -1;
+  if (e >= 0) {
+    for (const auto& rc : request_counters_) {
+      if (rc->pool != pool) continue;
+      for (size_t c = 0; c < std::size(kCodes); ++c) {
+        if (kCodes[c] == status) {
+          rc->by_code[e][c]->Increment();
+          return;
+        }
+      }
+      break;
+    }
+  }
   requests_->Add({{"pool", pool}, {"endpoint", std::string(endpoint)}, {"code", std::to_string(status)}}).Increment();
 }
 

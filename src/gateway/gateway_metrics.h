@@ -10,6 +10,7 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -67,6 +68,16 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Histogram>* e2e_;
   prometheus::Family<prometheus::Counter>* upstream_errors_;
   prometheus::Counter* internal_errors_;
+
+  // Request counters for the usual codes, created with the pool so the request path
+  // skips prometheus-cpp's label lookup (a mutex and a hash per call).
+  static constexpr unsigned kCodes[] = {200, 400, 401, 404, 413, 429, 500, 502, 503, 504};
+  struct RequestCounters {
+    std::string pool;
+    prometheus::Counter* by_code[2][std::size(kCodes)];  // [chat, completions][code]
+  };
+  void add_request_counters(const std::string& pool);
+  std::vector<std::unique_ptr<RequestCounters>> request_counters_;  // fixed once serving starts
 
   mutable std::mutex mu_;
   std::vector<std::pair<std::string, std::unique_ptr<PoolMetrics>>> pools_;

@@ -72,7 +72,9 @@ class ResponseReader {
 
  private:
   bhttp::response_parser<bhttp::buffer_body> parser_;
-  char buf_[16384];
+  // One per in-flight upstream response: small, since it is per stream (SSE chunks are
+  // a few hundred bytes; larger bodies are read in several pieces).
+  char buf_[4096];
 };
 
 // Resolves a URL to one endpoint (blocking; call at configuration time).
