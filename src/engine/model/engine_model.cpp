@@ -30,12 +30,12 @@ void EngineModel::cancel(SeqId id) {
   auto it = seqs_.find(id);
   if (it == seqs_.end()) return;
   kv_.release(it->second.blocks);
-  seqs_.erase(it);
-  if (auto r = std::find(running_.begin(), running_.end(), id); r != running_.end()) {
+  if (auto r = std::find(running_.begin(), running_.end(), &it->second); r != running_.end()) {
     running_.erase(r);
   } else if (auto w = std::find(waiting_.begin(), waiting_.end(), id); w != waiting_.end()) {
     waiting_.erase(w);
   }
+  seqs_.erase(it);
 }
 
 bool EngineModel::ensure_blocks(Seq& s, uint32_t upto_tokens) {
@@ -68,11 +68,11 @@ Step EngineModel::step() {
 
   // 1. Running sequences, oldest first; preempt the newest when blocks run out.
   for (size_t i = 0; i < running_.size() && budget > 0;) {
-    Seq& s = seqs_.at(running_[i]);
+    Seq& s = *running_[i];
     const uint32_t n = std::min(s.length() - s.computed, budget);
     bool self_preempted = false;
     while (!ensure_blocks(s, s.computed + n)) {
-      Seq& victim = seqs_.at(running_.back());
+      Seq& victim = *running_.back();
       running_.pop_back();
       preempt(victim);
       preempted_any = true;
@@ -112,7 +112,7 @@ Step EngineModel::step() {
     }
     waiting_.pop_front();
     s.admitted_before = true;
-    running_.push_back(s.req.id);
+    running_.push_back(&s);
     scheduled_.push_back({&s, n});
     budget -= n;
   }
@@ -169,16 +169,16 @@ uint32_t EngineModel::pure_decode_steps() const {
     return 0;
   }
   uint32_t k = UINT32_MAX;
-  for (SeqId id : running_) {
-    const Seq& s = seqs_.at(id);
+  for (const Seq* sp : running_) {
+    const Seq& s = *sp;
     if (s.length() - s.computed != 1) return 0;  // still prefilling
     k = std::min(k, s.req.max_tokens - s.generated);
   }
   // KV: the largest k whose block demand fits the free blocks (demand grows with k).
   auto demand = [&](uint32_t steps) {
     uint64_t blocks = 0;
-    for (SeqId id : running_) {
-      const Seq& s = seqs_.at(id);
+    for (const Seq* sp : running_) {
+      const Seq& s = *sp;
       const uint32_t need = blocks_for(s.computed + steps);
       if (need > s.blocks.size()) blocks += need - s.blocks.size();
     }
@@ -209,32 +209,40 @@ bool EngineModel::front_admissible(uint32_t budget) const {
   const uint32_t fresh = need > held ? need - static_cast<uint32_t>(held) : 0;
   // Blocks the running decodes of the next step take come first.
   uint32_t decode_blocks = 0;
-  for (SeqId id : running_) {
-    const Seq& r = seqs_.at(id);
-    if (blocks_for(r.computed + 1) > r.blocks.size()) ++decode_blocks;
+  for (const Seq* r : running_) {
+    if (blocks_for(r->computed + 1) > r->blocks.size()) ++decode_blocks;
   }
   return static_cast<uint64_t>(hits_in_free) + fresh + decode_blocks <= kv_.free_blocks();
 }
 
-Duration EngineModel::pure_decode_duration(uint32_t k) const {
-  const auto n = static_cast<double>(running_.size());
+double EngineModel::running_context() const {
   double c0 = 0;
-  for (SeqId id : running_) c0 += seqs_.at(id).computed;
+  for (const Seq* sp : running_) c0 += sp->computed;
+  return c0;
+}
+
+double EngineModel::decode_ms(uint32_t k, double n, double c0) const {
   const auto& p = preset_.step;
   const double kd = k;
   // Step j reads c0 + j*n context tokens: sum over j < k in closed form.
   const double per_step = step_ms(p, static_cast<uint64_t>(n), 0);
-  const double ctx = kd * c0 + n * kd * (kd - 1) / 2.0;
-  return from_ms(kd * per_step + p.per_context_token_us * 1e-3 * ctx);
+  return kd * per_step + p.per_context_token_us * 1e-3 * (kd * c0 + n * kd * (kd - 1) / 2.0);
+}
+
+Duration EngineModel::pure_decode_duration(uint32_t k) const {
+  return from_ms(decode_ms(k, static_cast<double>(running_.size()), running_context()));
 }
 
 uint32_t EngineModel::pure_decode_steps_covering(Duration span) const {
   const uint32_t cap = pure_decode_steps();
-  if (cap == 0 || pure_decode_duration(cap) <= span) return cap;
+  if (cap == 0) return 0;
+  const double n = static_cast<double>(running_.size()), c0 = running_context();
+  auto d = [&](uint32_t k) { return from_ms(decode_ms(k, n, c0)); };
+  if (d(cap) <= span) return cap;
   uint32_t lo = 0, hi = cap;  // D(lo) < span <= D(hi)
   while (hi - lo > 1) {
     const uint32_t mid = lo + (hi - lo) / 2;
-    if (pure_decode_duration(mid) < span) lo = mid; else hi = mid;
+    if (d(mid) < span) lo = mid; else hi = mid;
   }
   return hi;
 }
@@ -248,8 +256,9 @@ DecodeStretch EngineModel::advance_decode(uint32_t k, double jitter_factor) {
   out.duration = from_ms(to_ms(pure_decode_duration(k)) * jitter);
   counters_.steps += k;
   std::vector<SeqId> done;
-  for (SeqId id : running_) {
-    Seq& s = seqs_.at(id);
+  for (Seq* sp : running_) {
+    Seq& s = *sp;
+    const SeqId id = s.req.id;
     TIDAL_CHECK(ensure_blocks(s, s.computed + k));
     s.computed += k;
     s.generated += k;

@@ -123,6 +123,10 @@ class EngineModel {
   };
 
   bool ensure_blocks(Seq& s, uint32_t upto_tokens);
+  // Closed-form duration (ms, no jitter) of k pure-decode steps of n sequences that
+  // hold c0 context tokens at the start.
+  [[nodiscard]] double decode_ms(uint32_t k, double n, double c0) const;
+  [[nodiscard]] double running_context() const;
   // Whether step() would admit the first waiting request after `budget` tokens of decodes.
   [[nodiscard]] bool front_admissible(uint32_t budget) const;
   void preempt(Seq& s);
@@ -132,7 +136,7 @@ class EngineModel {
   KvCache kv_;
   Rng rng_;
   std::unordered_map<SeqId, Seq> seqs_;
-  std::vector<SeqId> running_;   // admission order
+  std::vector<Seq*> running_;    // admission order; unordered_map nodes never move
   std::deque<SeqId> waiting_;
   std::vector<Scheduled> scheduled_;  // reused each step
   EngineCounters counters_;
