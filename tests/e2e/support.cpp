@@ -10,6 +10,10 @@
 #include <sstream>
 #include <thread>
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
 #include "fleet/local_replicas.h"
 
 namespace tidal::e2e {
@@ -143,11 +147,16 @@ std::string chat_body(std::string_view content, uint32_t max_tokens, bool stream
 Engine start_engine(std::vector<std::string> extra) {
   Engine e;
   e.port = free_port();
-  std::vector<std::string> args = {"engine", "--port", std::to_string(e.port), "--preset", "cpu-tiny"};
+  std::vector<std::string> args = {"engine", "--port", std::to_string(e.port)};
+  if (std::find(extra.begin(), extra.end(), "--preset") == extra.end()) {
+    args.insert(args.end(), {"--preset", "cpu-tiny"});
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   e.proc = std::make_unique<Process>(args);
-  wait_until([&] { return call(e.port, "GET", "/health", {}, std::chrono::milliseconds(500)).status == 200; },
-             std::chrono::seconds(20));
+  if (!wait_until([&] { return call(e.port, "GET", "/health", {}, std::chrono::milliseconds(500)).status == 200; },
+                  std::chrono::seconds(20))) {
+    ADD_FAILURE() << "engine did not become healthy: " << e.proc->log();
+  }
   return e;
 }
 
@@ -164,8 +173,10 @@ Gateway start_gateway(const std::vector<uint16_t>& replicas, size_t ready, std::
   env.insert(env.begin(), "TIDAL_HEALTH__INTERVAL_MS=100");  // fast readiness in tests
   g.proc = std::make_unique<Process>(args, env);
   const std::string want = "\"ready_replicas\":" + std::to_string(ready);
-  wait_until([&] { return call(g.port, "GET", "/healthz", {}, std::chrono::milliseconds(500)).body.find(want) != std::string::npos; },
-             std::chrono::seconds(20));
+  if (!wait_until([&] { return call(g.port, "GET", "/healthz", {}, std::chrono::milliseconds(500)).body.find(want) != std::string::npos; },
+                  std::chrono::seconds(20))) {
+    ADD_FAILURE() << "gateway did not report " << want << ": " << g.proc->log();
+  }
   return g;
 }
 
