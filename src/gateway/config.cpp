@@ -1,6 +1,6 @@
 #include "gateway/config.h"
 
-#include <yaml-cpp/yaml.h>
+#include "common/config/yaml_reader.h"
 
 #include <algorithm>
 #include <cctype>
@@ -17,40 +17,10 @@ extern char** environ;
 namespace tidal::gateway {
 namespace {
 
-struct ConfigError : std::runtime_error {
-  ConfigError(std::string key, std::string why) : std::runtime_error(why), key(std::move(key)) {}
-  std::string key;
-};
-
-template <class T>
-T get(const YAML::Node& n, const std::string& key) {
-  try {
-    return n.as<T>();
-  } catch (const YAML::Exception&) {
-    throw ConfigError(key, "has the wrong type");
-  }
-}
-
-void check_keys(const YAML::Node& map, const std::string& where, const std::set<std::string>& known) {
-  if (!map.IsMap()) throw ConfigError(where, "must be a mapping");
-  for (const auto& kv : map) {
-    const auto key = kv.first.as<std::string>();
-    if (!known.count(key)) throw ConfigError(where.empty() ? key : where + "." + key, "is not a known key");
-  }
-}
-
-template <class T>
-void read(const YAML::Node& map, const std::string& where, const char* key, T& out) {
-  if (auto n = map[key]) out = get<T>(n, where + "." + key);
-}
-
-std::vector<std::string> strings(const YAML::Node& n, const std::string& key) {
-  if (n.IsScalar()) return {n.as<std::string>()};  // allow a single value (and env overrides)
-  if (!n.IsSequence()) throw ConfigError(key, "must be a list of strings");
-  std::vector<std::string> out;
-  for (const auto& v : n) out.push_back(get<std::string>(v, key));
-  return out;
-}
+using config::check_keys;
+using config::read;
+using config::strings;
+using ConfigError = config::KeyError;
 
 PoolConfig parse_pool(const YAML::Node& n, const std::string& where) {
   check_keys(n, where, {"name", "models", "replicas", "max_in_flight_per_replica", "max_queue", "queue_timeout_s", "local"});

@@ -1,6 +1,6 @@
 #include "sim/sim_config.h"
 
-#include <yaml-cpp/yaml.h>
+#include "common/config/yaml_reader.h"
 
 #include <fstream>
 #include <set>
@@ -11,28 +11,8 @@
 namespace tidal::sim {
 namespace {
 
-struct KeyError : std::runtime_error {
-  KeyError(std::string k, std::string why) : std::runtime_error(why), key(std::move(k)) {}
-  std::string key;
-};
-
-void known(const YAML::Node& n, const std::string& where, const std::set<std::string>& keys) {
-  if (!n.IsMap()) throw KeyError(where, "must be a mapping");
-  for (const auto& kv : n) {
-    const auto k = kv.first.as<std::string>();
-    if (!keys.count(k)) throw KeyError(where.empty() ? k : where + "." + k, "is not a known key");
-  }
-}
-
-template <class T>
-void read(const YAML::Node& n, const std::string& where, const char* key, T& out) {
-  if (!n[key]) return;
-  try {
-    out = n[key].as<T>();
-  } catch (const YAML::Exception&) {
-    throw KeyError(where.empty() ? key : where + "." + key, "has the wrong type");
-  }
-}
+using config::KeyError;
+using config::read;
 
 }  // namespace
 
@@ -49,11 +29,11 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
   try {
     YAML::Node root = YAML::Load(yaml);
     if (root.IsNull()) return c;
-    known(root, "", {"name", "preset", "instance", "fleet", "gateway", "routing", "scaling", "slo"});
+    config::check_keys(root, "", {"name", "preset", "instance", "fleet", "gateway", "routing", "scaling", "slo"});
     read(root, "", "name", c.name);
     read(root, "", "preset", c.preset);
     if (auto n = root["instance"]) {
-      known(n, "instance", {"type", "price_per_hour", "gpus", "start_mode", "cold_start_s"});
+      config::check_keys(n, "instance", {"type", "price_per_hour", "gpus", "start_mode", "cold_start_s"});
       read(n, "instance", "type", c.instance.type);
       read(n, "instance", "price_per_hour", c.instance.price_per_hour);
       read(n, "instance", "gpus", c.instance.gpus);
@@ -61,24 +41,24 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
       read(n, "instance", "cold_start_s", c.instance.cold_start_s);
     }
     if (auto n = root["fleet"]) {
-      known(n, "fleet", {"initial", "min", "max"});
+      config::check_keys(n, "fleet", {"initial", "min", "max"});
       read(n, "fleet", "initial", c.initial_replicas);
       read(n, "fleet", "min", c.min_replicas);
       read(n, "fleet", "max", c.max_replicas);
     }
     if (auto n = root["gateway"]) {
-      known(n, "gateway", {"max_in_flight_per_replica", "queue_timeout_s", "max_queue"});
+      config::check_keys(n, "gateway", {"max_in_flight_per_replica", "queue_timeout_s", "max_queue"});
       read(n, "gateway", "max_in_flight_per_replica", c.max_in_flight_per_replica);
       read(n, "gateway", "queue_timeout_s", c.queue_timeout_s);
       read(n, "gateway", "max_queue", c.max_queue);
     }
     if (auto n = root["routing"]) {
-      known(n, "routing", {"policy", "choices"});
+      config::check_keys(n, "routing", {"policy", "choices"});
       read(n, "routing", "policy", c.routing.policy);
       read(n, "routing", "choices", c.routing.choices);
     }
     if (auto n = root["scaling"]) {
-      known(n, "scaling", {"policy", "replicas", "interval_s", "queue_high", "ttft_high_ms", "utilization_low", "cooldown_s"});
+      config::check_keys(n, "scaling", {"policy", "replicas", "interval_s", "queue_high", "ttft_high_ms", "utilization_low", "cooldown_s"});
       read(n, "scaling", "policy", c.scaling.policy);
       read(n, "scaling", "replicas", c.scaling.replicas);
       read(n, "scaling", "interval_s", c.interval_s);
@@ -88,7 +68,7 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
       read(n, "scaling", "cooldown_s", c.scaling.cooldown_s);
     }
     if (auto n = root["slo"]) {
-      known(n, "slo", {"ttft_ms", "e2e_ms", "tpot_ms"});
+      config::check_keys(n, "slo", {"ttft_ms", "e2e_ms", "tpot_ms"});
       read(n, "slo", "ttft_ms", c.slo_ttft_ms);
       read(n, "slo", "e2e_ms", c.slo_e2e_ms);
       read(n, "slo", "tpot_ms", c.slo_tpot_ms);
