@@ -15,7 +15,7 @@ build: setup
 	@cmake --build $(BUILD) -j $(JOBS)
 
 serve: build
-	$(BUILD)/src/cli/tidal serve
+	$(BUILD)/src/tidal serve
 
 test: build
 	cd $(BUILD) && ctest $(CTEST_FLAGS) -j $(JOBS)
@@ -27,7 +27,7 @@ test-asan: setup
 
 bench: build
 	$(BUILD)/benchmarks/tidal_benchmarks --benchmark_min_time=0.2
-	scripts/bench_gateway
+	scripts/bench_gateway $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
