@@ -99,6 +99,14 @@ class Gateway::Impl {
     });
   }
 
+  ~Impl() {
+    // Suspended handlers release queue slots and touch metrics and the registry when
+    // destroyed: destroy them while those still exist.
+    server_.stop();
+    server_.join();
+    server_.shutdown();
+  }
+
   Result<ReplicaId> add_replica(const std::string& pool, const std::string& url_text) {
     if (!find_pool(pool)) return make_error(ErrorKind::kInvalidRequest, "unknown pool '" + pool + "'", "pool");
     auto url = http::parse_url(url_text);
@@ -285,8 +293,7 @@ class Gateway::Impl {
     co_await ex.respond(error_response(e));
   }
 
-  // Order matters: coroutine frames die with server_'s loops and may still touch the
-  // queues, registry and metrics, so those are declared (and outlive) it.
+  // Coroutine frames are destroyed in ~Impl (server_.shutdown()) before any member.
   GatewayConfig config_;
   fleet::Registry registry_;
   GatewayMetrics metrics_;

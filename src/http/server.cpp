@@ -35,7 +35,7 @@ Server::Server(ServerOptions opts, Handler handler, ErrorResponder on_error)
   if (!on_error_) on_error_ = default_error;
   if (opts_.threads == 0) opts_.threads = 1;
   for (unsigned i = 0; i < opts_.threads; ++i) {
-    loops_.push_back(std::make_unique<asio::io_context>(1));
+    loops_.push_back(std::make_unique<Loop>(1));
     guards_.emplace_back(loops_.back()->get_executor());
   }
 }
@@ -43,6 +43,12 @@ Server::Server(ServerOptions opts, Handler handler, ErrorResponder on_error)
 Server::~Server() {
   stop();
   join();
+  shutdown();
+}
+
+void Server::shutdown() {
+  acceptors_.clear();
+  for (auto& loop : loops_) loop->destroy_handlers();
 }
 
 void Server::listen() {

@@ -34,6 +34,14 @@ struct ServerOptions {
   std::string server_name = "tidal";
 };
 
+// An io_context whose pending handlers (suspended coroutine frames) can be destroyed on
+// demand, while the objects they refer to are still alive.
+class Loop : public asio::io_context {
+ public:
+  using asio::io_context::io_context;
+  void destroy_handlers() { shutdown(); }
+};
+
 struct ServerStats {
   std::atomic<uint64_t> connections_open{0};
   std::atomic<uint64_t> connections_total{0};
@@ -56,10 +64,15 @@ class Server {
   // Stops accepting and stops every loop; connections are closed.
   void stop();
   void join();
+  // After join(): destroys every suspended coroutine (sessions, handlers, background
+  // loops). Owners call it first in their destructors, so frames that touch the owner's
+  // members die while those members exist.
+  void shutdown();
 
   [[nodiscard]] uint16_t port() const { return port_; }
   [[nodiscard]] bool listening() const { return listening_; }
   [[nodiscard]] asio::io_context& loop(size_t i) { return *loops_[i]; }
+  [[nodiscard]] const asio::io_context& loop(size_t i) const { return *loops_[i]; }
   [[nodiscard]] size_t loops() const { return loops_.size(); }
   [[nodiscard]] const ServerStats& stats() const { return stats_; }
   [[nodiscard]] const ServerOptions& options() const { return opts_; }
@@ -71,11 +84,11 @@ class Server {
   ServerOptions opts_;
   Handler handler_;
   ErrorResponder on_error_;
-  std::vector<std::unique_ptr<asio::io_context>> loops_;
+  ServerStats stats_;  // before loops_: session frames destroyed with the loops update it
+  std::vector<std::unique_ptr<Loop>> loops_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::vector<std::thread> threads_;
-  ServerStats stats_;
   uint16_t port_ = 0;
   std::atomic<bool> listening_{false};
 };

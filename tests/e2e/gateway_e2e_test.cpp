@@ -195,6 +195,31 @@ TEST(GatewayE2E, ClientDisconnectCancelsTheUpstreamSequence) {
   EXPECT_EQ(metric_sum(call(e.port, "GET", "/metrics").body, "vllm:request_success_total"), 0);
 }
 
+// Opens a streaming request on a raw socket and waits for its first bytes.
+std::unique_ptr<http::tcp::socket> open_stream(http::asio::io_context& ctx, uint16_t port) {
+  auto s = std::make_unique<http::tcp::socket>(ctx);
+  s->connect(http::tcp::endpoint(http::asio::ip::make_address("127.0.0.1"), port));
+  const std::string body = chat_body("long", 3000, true);
+  const std::string req = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  http::asio::write(*s, http::asio::buffer(req));
+  char buf[256];
+  EXPECT_GT(s->read_some(http::asio::buffer(buf)), 0u);
+  return s;
+}
+
+TEST(GatewayE2E, SigtermWithStreamsInFlightExitsCleanly) {
+  Engine e = start_engine();
+  Gateway gw = start_gateway({e.port}, 1);
+  http::asio::io_context ctx;
+  auto via_gateway = open_stream(ctx, gw.port);
+  auto direct = open_stream(ctx, e.port);
+  gw.proc->signal(SIGTERM);
+  EXPECT_EQ(gw.proc->wait(20s), 0) << gw.proc->log();
+  e.proc->signal(SIGTERM);
+  EXPECT_EQ(e.proc->wait(20s), 0) << e.proc->log();
+}
+
 TEST(GatewayE2E, ColdStartingReplicaIsAdmittedOnceHealthy) {
   const uint16_t port = free_port();
   Process engine({"engine", "--port", std::to_string(port), "--preset", "cpu-tiny", "--flavor", "llamacpp",

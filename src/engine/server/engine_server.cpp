@@ -60,6 +60,13 @@ class EngineServer::Impl {
         metrics_(opts_.flavor, model_name_),
         rng_(opts_.seed ^ 0x5bd1e995ULL) {}
 
+  ~Impl() {
+    // Handler frames hold TokenStreams that call into core_: destroy them first.
+    server_.stop();
+    server_.join();
+    server_.shutdown();
+  }
+
   void start() {
     auto& loop = server_.loop(0);
     http::asio::co_spawn(loop, core_.run(), http::asio::detached);
