@@ -23,6 +23,8 @@ class Rng {
     const double shape = 1.0 / (cv * cv);
     return std::gamma_distribution<double>(shape, mean / shape)(gen_);
   }
+  double gamma(double shape, double scale) { return std::gamma_distribution<double>(shape, scale)(gen_); }
+  double weibull(double shape, double scale) { return std::weibull_distribution<double>(shape, scale)(gen_); }
   // Multiplicative jitter with mean 1: exp(sigma*z - sigma^2/2).
   double lognormal_factor(double sigma) {
     if (sigma <= 0.0) return 1.0;

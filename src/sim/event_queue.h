@@ -11,10 +11,12 @@ namespace tidal::sim {
 enum class EventKind : uint8_t {
   kWorkDone = 0,     // a replica's step or decode stretch ends
   kReplicaReady = 1,
-  kArrival = 2,
-  kQueueTimeout = 3,
-  kTick = 4,         // controller
-  kSample = 5,       // time series
+  kSpotNotice = 2,   // a spot replica is told it will be reclaimed
+  kSpotGone = 3,     // ... and is
+  kArrival = 4,
+  kQueueTimeout = 5,
+  kTick = 6,         // controller
+  kSample = 7,       // time series
 };
 
 struct Event {

@@ -60,6 +60,8 @@ json::object object_of(const SimResult& r) {
       {"mean_replicas", r.mean_replicas},
       {"capacity_rps_per_replica", r.capacity_rps_per_replica},
       {"sim_events", r.events},
+      {"spot_preemptions", r.spot_preemptions},
+      {"retried_requests", r.retried_requests},
       {"series", std::move(series)},
   };
 }
@@ -103,6 +105,7 @@ std::string to_table(const std::vector<SimResult>& runs) {
   row("scale-up latency s", [&](const SimResult& r) { return num(r.scale_up_latency_s, 0); });
   row("scale-down latency s", [&](const SimResult& r) { return num(r.scale_down_latency_s, 0); });
   row("scaling events", [](const SimResult& r) { return std::to_string(r.scaling_events.size()); });
+  row("spot preemptions", [](const SimResult& r) { return std::to_string(r.spot_preemptions); });
   row("replicas max / mean", [&](const SimResult& r) { return fmt::format("{} / {:.1f}", r.max_replicas, r.mean_replicas); });
   return s;
 }

@@ -41,6 +41,8 @@ struct SimResult {
   double mean_replicas = 0;
   double capacity_rps_per_replica = 0;
   uint64_t events = 0;
+  uint64_t spot_preemptions = 0;
+  uint64_t retried_requests = 0;  // moved off preempted replicas
   std::vector<SeriesPoint> series;
 };
 

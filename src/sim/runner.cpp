@@ -21,6 +21,7 @@ enum class Work : uint8_t { kIdle, kStep, kStretch };
 struct Replica {
   uint32_t id = 0;
   State state = State::kStarting;
+  bool spot = false;
   double created_s = 0, end_s = -1;
   std::unique_ptr<engine::EngineModel> model;
   uint32_t in_flight = 0;
@@ -34,6 +35,7 @@ struct Replica {
 
 struct Live {
   double arrival_s = 0;
+  double deadline_s = 0;  // while queued
   double first_token_s = -1;
   int replica = -1;
   bool queued = false;
@@ -68,6 +70,8 @@ class Simulation {
       switch (e.kind) {
         case EventKind::kWorkDone: on_work_done(e.a, e.b); break;
         case EventKind::kReplicaReady: on_ready(e.a); break;
+        case EventKind::kSpotNotice: on_spot_notice(e.a); break;
+        case EventKind::kSpotGone: on_spot_gone(e.a); break;
         case EventKind::kArrival: on_arrival(); break;
         case EventKind::kQueueTimeout: on_queue_timeout(e.a); break;
         case EventKind::kTick: on_tick(); break;
@@ -93,6 +97,13 @@ class Simulation {
     r->model = std::make_unique<engine::EngineModel>(preset_, seed_ * 1000003 + r->id);
     Replica& ref = *r;
     replicas_.push_back(std::move(r));
+    const auto& inst = c_.instance;
+    if (inst.spot_fraction > 0 && rng_.uniform() < inst.spot_fraction) {
+      ref.spot = true;
+      if (inst.spot_preemptions_per_hour > 0) {
+        q_.push(now + rng_.exponential(3600.0 / inst.spot_preemptions_per_hour), EventKind::kSpotNotice, ref.id);
+      }
+    }
     if (ready_now) {
       ref.state = State::kReady;
     } else {
@@ -120,6 +131,49 @@ class Simulation {
     if (r.state != State::kStarting) return;
     r.state = State::kReady;
     check_scale_latency();
+    drain_queue();
+  }
+
+  // ---- spot instances: a notice, then the instance goes with whatever it still runs ----
+  void on_spot_notice(uint64_t id) {
+    Replica& r = *replicas_[id];
+    if (r.state == State::kGone) return;
+    ++result_.spot_preemptions;
+    r.state = State::kDraining;  // no new requests; the controller sees capacity drop
+    if (r.in_flight == 0) {
+      retire(r);
+      return;
+    }
+    q_.push(now_ + c_.instance.spot_notice_s, EventKind::kSpotGone, id);
+  }
+
+  void on_spot_gone(uint64_t id) {
+    Replica& r = *replicas_[id];
+    if (r.state == State::kGone) return;
+    std::vector<uint64_t> victims;
+    for (const auto& [rid, l] : live_) {
+      if (!l.queued && l.replica == static_cast<int>(id)) victims.push_back(rid);
+    }
+    std::sort(victims.begin(), victims.end());  // deterministic order
+    for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
+      if (!c_.retry_preempted) {
+        live_.erase(*it);
+        fail("preempted");
+        continue;
+      }
+      // Back to the front of the queue, oldest first; it restarts from its prompt.
+      Live& l = live_.at(*it);
+      l.queued = true;
+      l.replica = -1;
+      l.first_token_s = -1;
+      l.deadline_s = now_ + c_.queue_timeout_s;
+      sizes_.emplace(*it, retry_sizes_.at(*it));
+      queue_.push_front(*it);
+      q_.push(l.deadline_s, EventKind::kQueueTimeout, *it);
+      ++result_.retried_requests;
+    }
+    r.in_flight = 0;
+    retire(r);
     drain_queue();
   }
 
@@ -222,9 +276,11 @@ class Simulation {
       drop(id, "queue_full");
       return;
     }
-    live_.at(id).queued = true;
+    Live& l = live_.at(id);
+    l.queued = true;
+    l.deadline_s = now_ + c_.queue_timeout_s;
     queue_.push_back(id);
-    q_.push(now_ + c_.queue_timeout_s, EventKind::kQueueTimeout, id);
+    q_.push(l.deadline_s, EventKind::kQueueTimeout, id);
   }
 
   bool try_route(uint64_t id) {
@@ -254,6 +310,7 @@ class Simulation {
     interrupt(r);
     SimRequest moved = std::move(sizes_.at(id));
     sizes_.erase(id);
+    if (c_.instance.spot_fraction > 0 && c_.retry_preempted) retry_sizes_.insert_or_assign(id, moved);
     r.model->submit(engine::SeqRequest{id, moved.input_tokens, moved.output_tokens, std::move(moved.prefix)});
     if (r.work == Work::kIdle) start_work(r);
     return true;
@@ -285,13 +342,15 @@ class Simulation {
 
   void on_queue_timeout(uint64_t id) {
     auto it = live_.find(id);
-    if (it == live_.end() || !it->second.queued) return;
+    // A request queued twice (re-queued after a preemption) has a later deadline.
+    if (it == live_.end() || !it->second.queued || now_ < it->second.deadline_s) return;
     drop(id, "queue_timeout");
   }
 
   void drop(uint64_t id, const char* kind) {
     live_.erase(id);
     sizes_.erase(id);
+    retry_sizes_.erase(id);
     fail(kind);
   }
 
@@ -301,6 +360,7 @@ class Simulation {
   }
 
   void complete(Replica& r, uint64_t id) {
+    retry_sizes_.erase(id);
     auto it = live_.find(id);
     const Live l = it->second;
     live_.erase(it);
@@ -421,10 +481,19 @@ class Simulation {
 
   double instance_seconds_until(double t) const {
     double s = 0;
-    for (const auto& r : replicas_) s += std::max(0.0, (r->end_s >= 0 ? std::min(r->end_s, t) : t) - r->created_s);
+    for (const auto& r : replicas_) s += lifetime(*r, t);
     return s;
   }
-  double cost_until(double t) const { return instance_seconds_until(t) / 3600 * c_.instance.price_per_hour; }
+  static double lifetime(const Replica& r, double t) {
+    return std::max(0.0, (r.end_s >= 0 ? std::min(r.end_s, t) : t) - r.created_s);
+  }
+  double cost_until(double t) const {
+    double usd = 0;
+    for (const auto& r : replicas_) {
+      usd += lifetime(*r, t) / 3600 * (r->spot ? c_.instance.spot_price_per_hour : c_.instance.price_per_hour);
+    }
+    return usd;
+  }
 
   SimResult finish() {
     for (const auto& [id, l] : live_) fail(l.queued ? "queue_timeout" : "unfinished");
@@ -462,6 +531,7 @@ class Simulation {
   std::vector<std::unique_ptr<Replica>> replicas_;
   std::unordered_map<uint64_t, Live> live_;
   std::unordered_map<uint64_t, SimRequest> sizes_;  // until routed
+  std::unordered_map<uint64_t, SimRequest> retry_sizes_;  // routed, kept to retry after a spot preemption
   std::deque<uint64_t> queue_;
   std::vector<routing::ReplicaView> views_;
   SimRequest next_arrival_;

@@ -33,12 +33,17 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
     read(root, "", "name", c.name);
     read(root, "", "preset", c.preset);
     if (auto n = root["instance"]) {
-      config::check_keys(n, "instance", {"type", "price_per_hour", "gpus", "start_mode", "cold_start_s"});
+      config::check_keys(n, "instance", {"type", "price_per_hour", "gpus", "start_mode", "cold_start_s", "spot_fraction",
+                                         "spot_price_per_hour", "spot_preemptions_per_hour", "spot_notice_s"});
       read(n, "instance", "type", c.instance.type);
       read(n, "instance", "price_per_hour", c.instance.price_per_hour);
       read(n, "instance", "gpus", c.instance.gpus);
       read(n, "instance", "start_mode", c.instance.start_mode);
       read(n, "instance", "cold_start_s", c.instance.cold_start_s);
+      read(n, "instance", "spot_fraction", c.instance.spot_fraction);
+      read(n, "instance", "spot_price_per_hour", c.instance.spot_price_per_hour);
+      read(n, "instance", "spot_preemptions_per_hour", c.instance.spot_preemptions_per_hour);
+      read(n, "instance", "spot_notice_s", c.instance.spot_notice_s);
     }
     if (auto n = root["fleet"]) {
       config::check_keys(n, "fleet", {"initial", "min", "max"});
@@ -47,10 +52,11 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
       read(n, "fleet", "max", c.max_replicas);
     }
     if (auto n = root["gateway"]) {
-      config::check_keys(n, "gateway", {"max_in_flight_per_replica", "queue_timeout_s", "max_queue"});
+      config::check_keys(n, "gateway", {"max_in_flight_per_replica", "queue_timeout_s", "max_queue", "retry_preempted"});
       read(n, "gateway", "max_in_flight_per_replica", c.max_in_flight_per_replica);
       read(n, "gateway", "queue_timeout_s", c.queue_timeout_s);
       read(n, "gateway", "max_queue", c.max_queue);
+      read(n, "gateway", "retry_preempted", c.retry_preempted);
     }
     if (auto n = root["routing"]) {
       config::check_keys(n, "routing", {"policy", "choices"});
@@ -87,6 +93,9 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
   }
   if (c.min_replicas < 0 || c.max_replicas < std::max(1, c.min_replicas)) return bad("fleet", "needs 0 <= min <= max, max >= 1");
   if (c.interval_s <= 0) return bad("scaling.interval_s", "must be > 0");
+  if (c.instance.spot_fraction < 0 || c.instance.spot_fraction > 1) return bad("instance.spot_fraction", "must be in [0, 1]");
+  if (c.instance.spot_preemptions_per_hour < 0) return bad("instance.spot_preemptions_per_hour", "must be >= 0");
+  if (c.instance.spot_notice_s < 0) return bad("instance.spot_notice_s", "must be >= 0");
   if (c.routing.policy != "least_outstanding") return bad("routing.policy", "unknown policy (known: least_outstanding)");
   const auto& p = c.scaling.policy;
   if (p != "static" && p != "threshold" && p != "static_peak" && p != "static_mean") {

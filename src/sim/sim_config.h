@@ -17,6 +17,10 @@ struct InstanceConfig {
   uint32_t gpus = 1;
   std::string start_mode = "shared_volume";  // image_pull | baked_image | shared_volume | warm_pool
   double cold_start_s = -1;      // < 0: the start mode's default (docs/simulate.md)
+  double spot_fraction = 0;      // share of new replicas started as spot instances, 0..1
+  double spot_price_per_hour = 1.6;
+  double spot_preemptions_per_hour = 0.05;  // per spot replica (Poisson)
+  double spot_notice_s = 120;    // warning before the instance goes (AWS: 2 minutes)
 };
 
 struct SimConfig {
@@ -29,6 +33,7 @@ struct SimConfig {
   uint32_t max_in_flight_per_replica = 256;
   double queue_timeout_s = 30;
   uint32_t max_queue = 100'000;
+  bool retry_preempted = true;   // requests on a preempted replica go back to the queue; else they fail
   routing::RoutingConfig routing;
   // scaling.policy adds static_peak / static_mean: a fixed size computed from the
   // workload's peak or mean rate and the replica capacity estimate.

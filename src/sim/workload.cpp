@@ -177,6 +177,51 @@ Result<std::unique_ptr<Workload>> Workload::trace(const std::string& path, doubl
     w->description_ = "ServeGen rate curve " + path + " x" + num(rate_scale);
     return w;
   }
+  if (std::count(header.begin(), header.end(), ',') == 5 && !header.starts_with("TIMESTAMP")) {
+    // A ServeGen per-client file: every line is a window.
+    probe.clear();
+    probe.seekg(0);
+    std::string line;
+    size_t n = 0;
+    while (std::getline(probe, line)) {
+      ++n;
+      if (line.empty()) continue;
+      std::vector<std::string> f;
+      std::stringstream ss(line);
+      for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+      while (f.size() < 6) f.emplace_back();
+      ClientWindow win{};
+      try {
+        win.start_s = std::stod(f[0]) / time_scale;
+        win.rate = std::stod(f[1]) * rate_scale;
+        win.pattern = f[3] == "Gamma" ? 1 : f[3] == "Weibull" ? 2 : 0;
+        if (win.pattern != 0) {
+          win.shape = std::stod(f[4]);
+          // Inter-arrival scale in seconds: faster replay and more rate shrink it.
+          win.scale = std::stod(f[5]) / time_scale / rate_scale;
+          if (!(win.shape > 0) || !(win.scale > 0)) throw std::invalid_argument("params");
+        }
+      } catch (const std::exception&) {
+        return make_error(ErrorKind::kInvalidRequest,
+                          path + ":" + num(static_cast<double>(n)) + ": expected window_start_s,rate_rps,cv,pattern,shape,scale");
+      }
+      if (win.rate <= 0) win.pattern = 0;
+      w->windows_.push_back(win);
+    }
+    if (w->windows_.empty()) return make_error(ErrorKind::kInvalidRequest, path + ": no windows");
+    w->window_len_s_ = w->windows_.size() > 1 ? w->windows_[1].start_s - w->windows_[0].start_s : 600 / time_scale;
+    w->duration_s_ = w->windows_.back().start_s + w->window_len_s_;
+    if (sizes.duration_s > 0) w->duration_s_ = std::min(w->duration_s_, sizes.duration_s);
+    auto windows = w->windows_;
+    const double len = w->window_len_s_;
+    w->rate_ = [windows, len](double t) {
+      const auto i = static_cast<size_t>(std::max(0.0, t) / len);
+      return i < windows.size() ? windows[i].rate : 0.0;
+    };
+    w->sizes_ = [sizes](double t, Rng& rng, SimRequest& out) { out = sized(t, rng, sizes); };
+    w->description_ = "ServeGen client " + path;
+    return w;
+  }
   auto trace = workload::read_trace_file(path);
   if (!trace) return trace.error();
   if (trace->empty()) return make_error(ErrorKind::kInvalidRequest, path + ": the trace is empty");
@@ -199,7 +244,32 @@ Result<std::unique_ptr<Workload>> Workload::trace(const std::string& path, doubl
   return w;
 }
 
+std::optional<SimRequest> Workload::next_client_arrival() {
+  while (true) {
+    if (t_ >= duration_s_) return std::nullopt;
+    const auto i = static_cast<size_t>(t_ / window_len_s_);
+    if (i >= windows_.size()) return std::nullopt;
+    const ClientWindow& win = windows_[i];
+    const double end = win.start_s + window_len_s_;
+    if (win.pattern == 0) {
+      t_ = end;  // idle window
+      continue;
+    }
+    const double gap = win.pattern == 1 ? rng_.gamma(win.shape, win.scale) : rng_.weibull(win.shape, win.scale);
+    if (t_ + gap >= end) {
+      t_ = end;  // the next window's fitted distribution takes over at its start
+      continue;
+    }
+    t_ += gap;
+    if (t_ >= duration_s_) return std::nullopt;
+    SimRequest r;
+    sizes_(t_, rng_, r);
+    return r;
+  }
+}
+
 std::optional<SimRequest> Workload::next() {
+  if (!windows_.empty()) return next_client_arrival();
   if (!trace_.empty()) {
     while (copies_.empty()) {
       if (trace_pos_ >= trace_.size()) return std::nullopt;

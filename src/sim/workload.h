@@ -47,7 +47,9 @@ class Workload {
 
   [[nodiscard]] static Result<std::unique_ptr<Workload>> scenario(const ScenarioParams& p, uint64_t seed);
   // .csv with a TIMESTAMP header: Azure; .jsonl: Mooncake; .csv with a window_start_s
-  // header: ServeGen aggregate rates (sizes from `sizes`). `time_scale` replays X times
+  // header: ServeGen aggregate rates; a headerless 6-column .csv: one ServeGen client
+  // (window_start_s,rate_rps,cv,pattern,shape,scale), inter-arrivals drawn from the
+  // fitted Gamma/Weibull of each 600 s window. Sizes of the ServeGen forms come from `sizes`. `time_scale` replays X times
   // faster; `rate_scale` multiplies the request rate.
   [[nodiscard]] static Result<std::unique_ptr<Workload>> trace(const std::string& path, double time_scale,
                                                                double rate_scale, const ScenarioParams& sizes,
@@ -75,6 +77,15 @@ class Workload {
   size_t trace_pos_ = 0;
   double time_scale_ = 1, rate_scale_ = 1;
   std::vector<SimRequest> copies_;  // pending duplicates when rate_scale > 1
+  // ServeGen client windows: start, rate, pattern (0 idle, 1 Gamma, 2 Weibull), shape, scale.
+  struct ClientWindow {
+    double start_s, rate;
+    int pattern;
+    double shape, scale;
+  };
+  std::vector<ClientWindow> windows_;
+  double window_len_s_ = 600;
+  [[nodiscard]] std::optional<SimRequest> next_client_arrival();
 };
 
 // Engine prefix-block hashes for a Mooncake request: each 512-token hash id covers 32

@@ -201,6 +201,45 @@ TEST(SimulationTest, JsonHasTheDocumentedFieldsAndHtmlIsSelfContained) {
   EXPECT_NE(html.find("\"policy\":\"static\""), std::string::npos);
 }
 
+TEST(SimulationTest, SpotPreemptionsRetryOrFailTheirRequestsAndCostLess) {
+  SimConfig c;
+  c.scaling.policy = "threshold";
+  c.initial_replicas = 3;
+  c.min_replicas = 3;
+  c.instance.spot_fraction = 1.0;
+  c.instance.spot_preemptions_per_hour = 4;  // frequent, to see several in 1 h
+  c.instance.spot_notice_s = 0.5;            // too short to drain (2 min would let requests finish)
+  c.instance.cold_start_s = 60;
+  const SimResult retried = simulate(c, "constant", 6, 3, 3600);
+  EXPECT_GT(retried.spot_preemptions, 3u);
+  EXPECT_GT(retried.retried_requests, 0u);
+  EXPECT_EQ(retried.errors_by_kind.count("preempted"), 0u);
+  // Every replica billed at the spot price.
+  EXPECT_NEAR(retried.cost_usd, retried.instance_hours * c.instance.spot_price_per_hour, 1e-6);
+  c.retry_preempted = false;
+  const SimResult failed = simulate(c, "constant", 6, 3, 3600);
+  ASSERT_TRUE(failed.errors_by_kind.count("preempted"));
+  EXPECT_GT(failed.errors_by_kind.at("preempted"), 0u);
+  EXPECT_GT(failed.failed, retried.failed);
+  // The controller replaced the lost capacity.
+  EXPECT_GT(retried.scaling_events.size(), 0u);
+}
+
+TEST(TraceWorkloadTest, ServeGenClientWindowsDriveArrivals) {
+  ScenarioParams sizes;
+  auto w = Workload::trace(TIDAL_TEST_DATA_DIR "/servegen_client_chunk8_100.csv", 1.0, 0.01, sizes, 5);
+  ASSERT_TRUE(w) << w.error().message;
+  EXPECT_NEAR((*w)->rate_at(10), 74.823 * 0.01, 1e-3);
+  double expected = 0;
+  for (int i = 0; i < 10; ++i) expected += (*w)->rate_at(600.0 * i + 1) * 600;
+  size_t n = 0;
+  while (auto r = (*w)->next()) {
+    if (r->t_s >= 6000) break;
+    ++n;
+  }
+  EXPECT_NEAR(static_cast<double>(n), expected, expected * 0.06);
+}
+
 TEST(SimConfigTest, ParsesAndRefusesWithKeyAndReason) {
   auto c = parse_sim_config("name: t\nscaling: {policy: threshold, cooldown_s: 60}\ninstance: {start_mode: warm_pool}\n", "p.yaml");
   ASSERT_TRUE(c) << c.error().message;
