@@ -29,6 +29,9 @@ Action add_simulate_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--peak-ratio", o->scenario.peak_ratio, "spike: peak/base (10); periodic: peak/trough (4)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--cv", o->scenario.arrival_cv, "Burstiness: coefficient of variation of inter-arrival gaps (1 = Poisson; gamma otherwise)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--days", o->scenario.days, "periodic: number of days")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--input-tokens", o->input, "Prompt length distribution (N, uniform:A:B, exp:MEAN, lognormal:MEAN:CV)")
       ->capture_default_str();

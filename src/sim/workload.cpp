@@ -55,8 +55,10 @@ std::vector<uint64_t> mooncake_prefix(const std::vector<uint64_t>& hash_ids, uin
 
 Result<std::unique_ptr<Workload>> Workload::scenario(const ScenarioParams& p, uint64_t seed) {
   if (!(p.base_rps > 0)) return make_error(ErrorKind::kInvalidRequest, "the base rate must be > 0", "rate");
+  if (!(p.arrival_cv > 0)) return make_error(ErrorKind::kInvalidRequest, "the arrival CV must be > 0", "cv");
   std::unique_ptr<Workload> w(new Workload());
   w->rng_ = Rng(seed);
+  w->arrival_cv_ = p.arrival_cv;
   const double r = p.base_rps;
   w->sizes_ = [p](double t, Rng& rng, SimRequest& out) { out = sized(t, rng, p); };
   if (p.name == "constant") {
@@ -287,6 +289,27 @@ std::optional<SimRequest> Workload::next() {
     }
     SimRequest r = std::move(copies_.back());
     copies_.pop_back();
+    return r;
+  }
+  if (arrival_cv_ != 1.0) {
+    // Gamma renewal process in operational time: gaps of mean 1 in the integrated rate
+    // (time rescaling), walked in steps of at most 1 s.
+    double need = rng_.gamma_mean_cv(1.0, arrival_cv_);
+    while (need > 0) {
+      const double step = std::min(1.0, duration_s_ - t_);
+      if (step <= 0) return std::nullopt;
+      const double r = rate_(t_);
+      if (r * step >= need) {
+        t_ += need / r;
+        need = 0;
+      } else {
+        need -= r * step;
+        t_ += step;
+      }
+    }
+    if (t_ >= duration_s_) return std::nullopt;
+    SimRequest r;
+    sizes_(t_, rng_, r);
     return r;
   }
   // Thinning: candidates at the peak rate, each kept with probability rate(t)/peak.

@@ -29,6 +29,7 @@ struct ScenarioParams {
   double duration_s = 0;       // 0: the scenario's default length
   double peak_ratio = 0;       // spike: peak/base (default 10); periodic: peak/trough (default 4)
   double days = 3;             // periodic: number of daily cycles
+  double arrival_cv = 1;       // 1: Poisson; otherwise a gamma renewal process with this CV of gaps
   Distribution input = *Distribution::parse("lognormal:1000:1");
   Distribution output = *Distribution::parse("lognormal:200:1");
 };
@@ -66,6 +67,7 @@ class Workload {
   Workload() : rng_(1) {}
   RateFn rate_;
   double rate_max_ = 0;
+  double arrival_cv_ = 1;
   SizeFn sizes_;
   double duration_s_ = 0;
   std::vector<LoadChange> changes_;

@@ -85,6 +85,32 @@ TEST(ScenarioTest, ShapesOfTheOtherScenarios) {
   EXPECT_FALSE(Workload::scenario(bad, 1));
 }
 
+TEST(ScenarioTest, GammaArrivalsKeepTheRateAndAddBurstiness) {
+  ScenarioParams p;
+  p.name = "constant";
+  p.base_rps = 5;
+  p.duration_s = 8000;
+  p.arrival_cv = 3;
+  auto w = Workload::scenario(p, 9);
+  ASSERT_TRUE(w);
+  double last = 0, s = 0, s2 = 0, n = 0;
+  while (auto r = (*w)->next()) {
+    const double g = r->t_s - last;
+    last = r->t_s;
+    s += g;
+    s2 += g * g;
+    ++n;
+  }
+  const double mean = s / n;
+  EXPECT_NEAR(n / 8000, 5, 0.5);
+  EXPECT_NEAR(std::sqrt(s2 / n - mean * mean) / mean, 3, 0.45);
+  // Under a rate curve, the spike still reaches its peak.
+  p.name = "spike";
+  p.duration_s = 0;
+  auto spike = Workload::scenario(p, 9);
+  EXPECT_NEAR(observed_rate(**spike, 2100, 3300), 50, 5.0);
+}
+
 TEST(TraceWorkloadTest, MooncakeSharedLeadingIdsShareEnginePrefixBlocks) {
   const std::vector<uint64_t> a = {7, 8, 9}, b = {7, 8, 10};
   const auto pa = mooncake_prefix(a, 1500), pb = mooncake_prefix(b, 1500);
