@@ -78,7 +78,7 @@ Action add_bench_command(CLI::App& app) {
   cmd->add_option("--json", x->json_path, "Also write the report as JSON to FILE");
   cmd->add_flag("--no-progress", x->no_progress, "No progress bar even on a terminal");
 
-  return [o, x, cmd] {
+  return [o, x] {
     auto fail = [](const std::string& m) {
       std::fprintf(stderr, "tidal bench: %s\n", m.c_str());
       return 2;
@@ -115,7 +115,6 @@ Action add_bench_command(CLI::App& app) {
       if (!f) return fail("cannot write " + x->json_path);
       f << bench::to_json(report) << "\n";
     }
-    (void)cmd;
     return 0;
   };
 }
