@@ -10,8 +10,8 @@
 
 #include <chrono>
 #include <cstring>
-#include <thread>
 
+#include "common/child_process.h"
 #include "common/log.h"
 
 namespace tidal::fleet {
@@ -69,16 +69,10 @@ void LocalReplicas::stop_all(double grace_s) {
   for (const auto& p : procs_) ::kill(p.pid, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
   for (const auto& p : procs_) {
-    while (true) {
-      int status = 0;
-      const pid_t r = ::waitpid(p.pid, &status, WNOHANG);
-      if (r == p.pid || r < 0) break;
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(p.pid, SIGKILL);
-        ::waitpid(p.pid, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (!wait_child(p.pid, std::max(left, std::chrono::milliseconds(0)))) {
+      ::kill(p.pid, SIGKILL);
+      wait_child(p.pid, std::chrono::milliseconds(5000));
     }
   }
   procs_.clear();

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 
+#include "common/child_process.h"
 #include "fleet/local_replicas.h"
 
 namespace tidal::e2e {
@@ -52,17 +53,8 @@ Process::~Process() {
 void Process::signal(int sig) { ::kill(pid_, sig); }
 
 std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
-  if (exit_) return exit_;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      exit_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      return exit_;
-    }
-    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  if (!exit_) exit_ = wait_child(pid_, timeout);
+  return exit_;
 }
 
 std::string Process::log() const {
@@ -108,6 +100,7 @@ bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds tim
   while (true) {
     if (cond()) return true;
     if (std::chrono::steady_clock::now() > deadline) return false;
+    // The poll period: the conditions are remote state (health, metrics) with no push.
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
