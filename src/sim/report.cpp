@@ -32,7 +32,9 @@ json::object object_of(const SimResult& r) {
                                   {"ttft_p95_ms", p.ttft_p95_ms},
                                   {"cost_usd", p.cost_usd}});
   }
-  const double total = static_cast<double>(r.requests);
+  const double total = static_cast<double>(r.valid());
+  json::object invalid;
+  for (const auto& [k, v] : r.invalid_by_kind) invalid[k] = v;
   return {
       {"policy", r.policy},
       {"workload", r.workload},
@@ -44,6 +46,8 @@ json::object object_of(const SimResult& r) {
       {"availability", total > 0 ? static_cast<double>(r.completed) / total : 0.0},
       {"error_rate", total > 0 ? static_cast<double>(r.failed) / total : 0.0},
       {"errors_by_kind", std::move(errs)},
+      {"invalid", r.invalid},
+      {"invalid_by_kind", std::move(invalid)},
       {"ttft_ms", pct(r.ttft_ms)},
       {"e2e_ms", pct(r.e2e_ms)},
       {"slo", json::object{{"ttft_ms", r.slo_ttft_ms}, {"e2e_ms", r.slo_e2e_ms}}},
@@ -87,11 +91,12 @@ std::string to_table(const std::vector<SimResult>& runs) {
   auto num = [](double v, int prec) { return v < 0 ? std::string("-") : fmt::format("{:.{}f}", v, prec); };
   row("policy", [](const SimResult& r) { return r.policy.substr(0, 16); });
   row("requests", [](const SimResult& r) { return std::to_string(r.requests); });
+  row("invalid (client errors)", [](const SimResult& r) { return std::to_string(r.invalid); });
   row("availability %", [&](const SimResult& r) {
-    return num(r.requests ? 100.0 * static_cast<double>(r.completed) / static_cast<double>(r.requests) : 0, 2);
+    return num(r.valid() ? 100.0 * static_cast<double>(r.completed) / static_cast<double>(r.valid()) : 0, 2);
   });
   row("SLO attainment %", [&](const SimResult& r) {
-    return num(r.requests ? 100.0 * static_cast<double>(r.slo_met) / static_cast<double>(r.requests) : 0, 2);
+    return num(r.valid() ? 100.0 * static_cast<double>(r.slo_met) / static_cast<double>(r.valid()) : 0, 2);
   });
   row("TTFT p50 ms", [&](const SimResult& r) { return num(r.ttft_ms.p50, 1); });
   row("TTFT p95 ms", [&](const SimResult& r) { return num(r.ttft_ms.p95, 1); });

@@ -30,6 +30,11 @@ struct SimResult {
   double duration_s = 0;
   uint64_t requests = 0, completed = 0, failed = 0;
   std::map<std::string, uint64_t> errors_by_kind;
+  // Client errors (a prompt over the context): refused, counted apart, and left out of
+  // availability and SLO attainment, as SLOs do. requests = valid + invalid.
+  uint64_t invalid = 0;
+  std::map<std::string, uint64_t> invalid_by_kind;
+  [[nodiscard]] uint64_t valid() const { return requests - invalid; }
   stats::Percentiles ttft_ms, e2e_ms;
   double slo_ttft_ms = 0, slo_e2e_ms = 0;
   uint64_t slo_met = 0;

@@ -48,6 +48,7 @@ class Simulation {
              std::unique_ptr<routing::RoutingPolicy> routing, std::unique_ptr<scaling::ScalingPolicy> scaling)
       : c_(c), w_(w), seed_(seed), o_(o), preset_(std::move(preset)), capacity_(capacity), routing_(std::move(routing)),
         scaling_(std::move(scaling)), rng_(seed ^ 0xA5A5A5A5ULL) {
+    probe_ = std::make_unique<engine::EngineModel>(preset_, 0);
     cold_start_s_ = c.instance.cold_start_s >= 0 ? c.instance.cold_start_s : default_cold_start_s(c.instance.start_mode);
     for (const auto& ch : w.changes()) {
       pending_changes_.push_back(ch);
@@ -216,18 +217,23 @@ class Simulation {
     }
   }
 
+  // Delivering events completes requests, which routes queued ones, possibly to this
+  // replica: the replica is idle (and the finished work committed) before anything is
+  // delivered, and a nested route that started new work is not started twice.
   void on_work_done(uint64_t id, uint64_t version) {
     Replica& r = *replicas_[id];
     if (r.version != version) return;
+    std::vector<engine::TokenEvent> events;
     if (r.work == Work::kStretch) {
-      engine::DecodeStretch d = r.model->advance_decode(r.stretch_k, r.stretch_f);
-      deliver(r, d.events);
+      events = r.model->advance_decode(r.stretch_k, r.stretch_f).events;
     } else {
-      auto events = std::move(r.step_events);
+      events = std::move(r.step_events);
       r.step_events.clear();
-      deliver(r, events);
     }
-    if (r.state != State::kGone) start_work(r);
+    r.work = Work::kIdle;
+    ++r.version;
+    deliver(r, events);
+    if (r.state != State::kGone && r.work == Work::kIdle) start_work(r);
   }
 
   // A request reaches a replica mid-stretch: commit the decode steps that started
@@ -241,15 +247,17 @@ class Simulation {
       k = std::min(r.stretch_k, std::max<uint32_t>(1, r.model->pure_decode_steps_covering(span)));
     }
     double boundary = r.work_start;
+    std::vector<engine::TokenEvent> events;
     if (k > 0) {
       boundary += r.stretch_f * to_s(r.model->pure_decode_duration(k));
-      engine::DecodeStretch d = r.model->advance_decode(k, r.stretch_f);
-      deliver(r, d.events);
+      events = r.model->advance_decode(k, r.stretch_f).events;
     }
+    // An empty step that ends at the boundary; set before delivering (see on_work_done).
     ++r.version;
-    r.work = Work::kStep;  // an empty step that ends at the boundary
+    r.work = Work::kStep;
     r.step_events.clear();
     q_.push(std::max(boundary, now_), EventKind::kWorkDone, r.id, r.version);
+    deliver(r, events);
   }
 
   // ---- gateway ----
@@ -264,8 +272,9 @@ class Simulation {
     ++result_.requests;
     ++window_arrivals_;
     ++sample_arrivals_;
-    if (req.input_tokens + req.output_tokens > preset_.max_model_len) {
-      fail("context_length");
+    if (!probe_->accepts(req.input_tokens, req.output_tokens)) {
+      ++result_.invalid;
+      ++result_.invalid_by_kind["context_length_exceeded"];
       return;
     }
     const uint64_t id = next_request_id_++;
@@ -525,6 +534,7 @@ class Simulation {
   std::unique_ptr<routing::RoutingPolicy> routing_;
   std::unique_ptr<scaling::ScalingPolicy> scaling_;
   Rng rng_;
+  std::unique_ptr<engine::EngineModel> probe_;  // answers accepts() for the fleet's preset
   double cold_start_s_ = 0;
   EventQueue q_;
   double now_ = 0;

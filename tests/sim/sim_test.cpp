@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <boost/json.hpp>
+#include <fstream>
+
+#include "common/rng.h"
 
 #include "sim/capacity.h"
 #include "sim/event_queue.h"
@@ -277,6 +282,50 @@ TEST(SimConfigTest, ParsesAndRefusesWithKeyAndReason) {
   EXPECT_EQ(bad.error().message, "p.yaml: scaling.polcy: is not a known key");
   EXPECT_FALSE(parse_sim_config("preset: gpt-9", "p.yaml"));
   EXPECT_FALSE(parse_sim_config("instance: {start_mode: teleport}", "p.yaml"));
+}
+
+}  // namespace
+}  // namespace tidal::sim
+
+namespace tidal::sim {
+namespace {
+
+// A conversation-shaped Azure trace (prompts up to 14k tokens, a few hundred output
+// tokens) replayed 5x against a fleet sized for the mean: queues form, completions
+// route queued requests onto replicas mid-stretch, and some prompts exceed the context.
+// This aborted in the engine model's fast path before; now it must run to the end and
+// count the over-long prompts as client errors, apart from availability.
+TEST(SimulationTest, OverloadedLongPromptTraceRunsToTheEndAndCountsInvalidApart) {
+  const std::string path = ::testing::TempDir() + "/conversation_like.csv";
+  {
+    std::ofstream out(path);
+    out << "TIMESTAMP,ContextTokens,GeneratedTokens\n";
+    Rng rng(5);
+    double t = 0;
+    for (int i = 0; i < 4000; ++i) {
+      t += rng.exponential(0.2);
+      const auto us = static_cast<int64_t>(t * 1e6);
+      const int prompt = static_cast<int>(std::min(14000.0, rng.gamma_mean_cv(1500, 1.3)));
+      const int output = static_cast<int>(std::min(1500.0, rng.gamma_mean_cv(220, 0.9)));
+      out << fmt::format("2023-11-16 18:{:02}:{:02}.{:06}0,{},{}\n", us / 60'000'000, (us / 1'000'000) % 60,
+                         us % 1'000'000, std::max(1, prompt), std::max(1, output));
+    }
+  }
+  SimConfig c;
+  c.name = "static-mean";
+  c.scaling.policy = "static_mean";
+  c.max_in_flight_per_replica = 16;
+  auto w = Workload::trace(path, 1, 5, {}, 1);
+  auto sizing = Workload::trace(path, 1, 5, {}, 1);
+  ASSERT_TRUE(w && sizing);
+  auto r = run_simulation(c, **w, **sizing, 1);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->requests, 20'000u);
+  EXPECT_GT(r->invalid, 0u);
+  EXPECT_EQ(r->invalid, r->invalid_by_kind.at("context_length_exceeded"));
+  EXPECT_EQ(r->completed + r->failed, r->valid()) << "every valid request completes or fails with a reason";
+  EXPECT_EQ(r->errors_by_kind.count("context_length"), 0u);
+  EXPECT_GT(r->ttft_ms.p50, 0.0) << "every completed request has a first-token time";
 }
 
 }  // namespace

@@ -17,9 +17,14 @@ uint32_t blocks_for(uint32_t tokens) { return (tokens + kKvBlockTokens - 1) / kK
 EngineModel::EngineModel(const EnginePreset& preset, uint64_t seed, ModelOptions opts)
     : preset_(preset), kv_(preset.kv_capacity_tokens / kKvBlockTokens, opts.prefix_caching), rng_(seed) {}
 
+bool EngineModel::accepts(uint32_t prompt_tokens, uint32_t max_tokens) const {
+  const uint64_t total = static_cast<uint64_t>(prompt_tokens) + max_tokens;
+  return prompt_tokens >= 1 && max_tokens >= 1 && total <= preset_.max_model_len &&
+         blocks_for(static_cast<uint32_t>(total)) <= kv_.total_blocks();
+}
+
 void EngineModel::submit(SeqRequest req) {
-  TIDAL_CHECK(req.prompt_tokens >= 1 && req.max_tokens >= 1);
-  TIDAL_CHECK(blocks_for(req.prompt_tokens + req.max_tokens) <= kv_.total_blocks());
+  TIDAL_CHECK(accepts(req.prompt_tokens, req.max_tokens));
   const SeqId id = req.id;
   auto [it, inserted] = seqs_.emplace(id, Seq{std::move(req)});
   TIDAL_CHECK(inserted);
@@ -90,17 +95,13 @@ Step EngineModel::step() {
   // 2. Waiting requests, FIFO, while budget, sequence cap and blocks allow.
   while (!preempted_any && !waiting_.empty() && budget > 0 && running_.size() < preset_.max_num_seqs) {
     Seq& s = seqs_.at(waiting_.front());
+    uint32_t queried = 0;
     if (s.computed == 0 && s.blocks.empty()) {
       // At least one prompt token is always recomputed.
       const uint32_t max_hit_blocks = (s.length() - 1) / kKvBlockTokens;
-      const uint32_t queried = std::min<uint32_t>(static_cast<uint32_t>(s.req.prefix_hashes.size()), max_hit_blocks);
+      queried = std::min<uint32_t>(static_cast<uint32_t>(s.req.prefix_hashes.size()), max_hit_blocks);
       const uint32_t hits = kv_.acquire_prefix(s.req.prefix_hashes, max_hit_blocks, s.blocks);
       s.computed = hits * kKvBlockTokens;
-      if (!s.admitted_before) {
-        s.cached_tokens = s.computed;
-        counters_.prefix_queries += static_cast<uint64_t>(queried) * kKvBlockTokens;
-        counters_.prefix_hits += s.computed;
-      }
     }
     const uint32_t n = std::min(s.length() - s.computed, budget);
     if (!ensure_blocks(s, s.computed + n)) {
@@ -109,6 +110,12 @@ Step EngineModel::step() {
       s.blocks.clear();
       s.computed = 0;
       break;
+    }
+    // Counted once, on the admission that happens (a refused attempt is not a query).
+    if (!s.admitted_before) {
+      s.cached_tokens = s.computed;
+      counters_.prefix_queries += static_cast<uint64_t>(queried) * kKvBlockTokens;
+      counters_.prefix_hits += s.computed;
     }
     waiting_.pop_front();
     s.admitted_before = true;
@@ -171,7 +178,9 @@ uint32_t EngineModel::pure_decode_steps() const {
   uint32_t k = UINT32_MAX;
   for (const Seq* sp : running_) {
     const Seq& s = *sp;
-    if (s.length() - s.computed != 1) return 0;  // still prefilling
+    // Still prefilling; a prompt with one token left is a prefill step, not a decode
+    // (it emits the first token, and step() costs it as a prefill token).
+    if (s.length() - s.computed != 1 || s.computed < s.req.prompt_tokens) return 0;
     k = std::min(k, s.req.max_tokens - s.generated);
   }
   // KV: the largest k whose block demand fits the free blocks (demand grows with k).

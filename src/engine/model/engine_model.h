@@ -75,7 +75,10 @@ class EngineModel {
  public:
   EngineModel(const EnginePreset& preset, uint64_t seed, ModelOptions opts = {});
 
-  // Queues a request (FIFO). REQUIRES: unique id; prompt + max_tokens <= max_model_len.
+  // Whether a request of these sizes can ever run: both >= 1, prompt + max_tokens within
+  // max_model_len and within the KV cache. Callers refuse the others as client errors.
+  [[nodiscard]] bool accepts(uint32_t prompt_tokens, uint32_t max_tokens) const;
+  // Queues a request (FIFO). REQUIRES: unique id; accepts(prompt, max_tokens).
   void submit(SeqRequest req);
   // Drops a request wherever it is and frees its blocks; no-op for unknown ids.
   void cancel(SeqId id);
