@@ -1,17 +1,17 @@
+#include "scaling/policies/hpa_policy.h"
+#include "scaling/policies/kpa_policy.h"
 #include "scaling/policies/static_policy.h"
 #include "scaling/policies/threshold_policy.h"
-#include "scaling/policy.h"
+#include "scaling/autoscaler.h"
 
 namespace tidal::scaling {
 
-Result<std::unique_ptr<ScalingPolicy>> make_scaling_policy(const ScalingConfig& c) {
-  if (c.replicas < 0) return make_error(ErrorKind::kInvalidRequest, "scaling.replicas must be >= 0", "scaling.replicas");
-  if (c.policy == "static") return std::unique_ptr<ScalingPolicy>(std::make_unique<StaticPolicy>(c.replicas));
-  if (c.policy == "threshold") {
-    if (c.cooldown_s < 0) return make_error(ErrorKind::kInvalidRequest, "scaling.cooldown_s must be >= 0", "scaling.cooldown_s");
-    return std::unique_ptr<ScalingPolicy>(std::make_unique<ThresholdPolicy>(c));
-  }
-  return make_error(ErrorKind::kInvalidRequest, "unknown scaling policy '" + c.policy + "' (known: static, threshold)",
+Result<std::unique_ptr<ScalingPolicy>> make_scaling_policy(const std::string& name, const ScalingConfig& c) {
+  if (name == "static") return std::unique_ptr<ScalingPolicy>(std::make_unique<StaticPolicy>(c.replicas));
+  if (name == "threshold") return std::unique_ptr<ScalingPolicy>(std::make_unique<ThresholdPolicy>(c.threshold));
+  if (name == "hpa") return std::unique_ptr<ScalingPolicy>(std::make_unique<HpaPolicy>(c.metrics, c.tolerance));
+  if (name == "kpa") return std::unique_ptr<ScalingPolicy>(std::make_unique<KpaPolicy>(c.kpa));
+  return make_error(ErrorKind::kInvalidRequest, "unknown scaling policy '" + name + "' (known: static, threshold, hpa, kpa)",
                     "scaling.policy");
 }
 

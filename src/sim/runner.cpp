@@ -11,10 +11,14 @@
 #include "engine/model/engine_model.h"
 #include "sim/capacity.h"
 #include "sim/event_queue.h"
+#include "scaling/control_loop.h"
+#include "scaling/load_window.h"
 
 namespace tidal::sim {
 namespace {
 
+// The data plane's view of a replica (what routing reads); the life cycle decisions
+// (which to start, drain, cancel, replace) are the shared scaling::ControlLoop's.
 enum class State : uint8_t { kStarting, kReady, kDraining, kGone };
 enum class Work : uint8_t { kIdle, kStep, kStretch };
 
@@ -35,6 +39,7 @@ struct Replica {
 
 struct Live {
   double arrival_s = 0;
+  uint32_t output_tokens = 0;
   double deadline_s = 0;  // while queued
   double first_token_s = -1;
   int replica = -1;
@@ -42,12 +47,13 @@ struct Live {
   bool done = false;
 };
 
-class Simulation {
+class Simulation final : public scaling::Actuator {
  public:
   Simulation(const SimConfig& c, Workload& w, uint64_t seed, RunOptions o, engine::EnginePreset preset, double capacity,
-             std::unique_ptr<routing::RoutingPolicy> routing, std::unique_ptr<scaling::ScalingPolicy> scaling)
+             std::unique_ptr<routing::RoutingPolicy> routing, std::unique_ptr<scaling::Autoscaler> autoscaler)
       : c_(c), w_(w), seed_(seed), o_(o), preset_(std::move(preset)), capacity_(capacity), routing_(std::move(routing)),
-        scaling_(std::move(scaling)), rng_(seed ^ 0xA5A5A5A5ULL) {
+        loop_(std::move(autoscaler), *this), rng_(seed ^ 0xA5A5A5A5ULL),
+        window_(std::max(c.scaling.window_s, c.scaling.interval_s)) {
     probe_ = std::make_unique<engine::EngineModel>(preset_, 0);
     cold_start_s_ = c.instance.cold_start_s >= 0 ? c.instance.cold_start_s : default_cold_start_s(c.instance.start_mode);
     for (const auto& ch : w.changes()) {
@@ -58,9 +64,9 @@ class Simulation {
   SimResult run() {
     // The initial fleet is up at t = 0 (it was provisioned before the run).
     const int initial = initial_size();
-    for (int i = 0; i < initial; ++i) add_replica(0, /*ready_now=*/true);
+    for (int i = 0; i < initial; ++i) loop_.adopt(add_replica(0, /*ready_now=*/true).id, 0, scaling::Phase::kReady);
     if (auto r = w_.next()) schedule_arrival(std::move(*r));
-    q_.push(c_.interval_s, EventKind::kTick);
+    q_.push(c_.scaling.interval_s, EventKind::kTick);
     q_.push(o_.sample_interval_s, EventKind::kSample);
     const double horizon = w_.duration_s() + o_.drain_s;
     while (!q_.empty()) {
@@ -85,9 +91,30 @@ class Simulation {
 
  private:
   // Static fleets start at their size; autoscaled ones at fleet.initial.
-  int initial_size() {
-    const int n = scaling_->name() == "static" ? scaling_->recommend(signals()).replicas : c_.initial_replicas;
-    return std::clamp(n, c_.min_replicas, c_.max_replicas);
+  int initial_size() const {
+    const auto& sc = c_.scaling;
+    const bool fixed = sc.policies.size() == 1 && sc.policies.front() == "static";
+    return std::clamp(fixed ? sc.replicas : c_.initial_replicas, sc.min_replicas, sc.max_replicas);
+  }
+
+  // ---- scaling::Actuator: the controller's hands on the simulated fleet ----
+  Result<uint32_t> start() override { return add_replica(now_, /*ready_now=*/false).id; }
+  void drain(uint32_t id) override {
+    Replica& r = *replicas_[id];
+    if (r.state == State::kStarting || r.state == State::kReady) r.state = State::kDraining;
+  }
+  // A drain that timed out stops the replica with its requests: they fail.
+  void stop(uint32_t id) override {
+    Replica& r = *replicas_[id];
+    if (r.state == State::kGone) return;
+    std::vector<uint64_t> victims;
+    for (const auto& [rid, l] : live_) {
+      if (!l.queued && l.replica == static_cast<int>(id)) victims.push_back(rid);
+    }
+    std::sort(victims.begin(), victims.end());
+    for (uint64_t v : victims) drop(v, "drain_timeout");
+    r.in_flight = 0;
+    retire(r);
   }
 
   // ---- fleet ----
@@ -131,6 +158,7 @@ class Simulation {
     Replica& r = *replicas_[id];
     if (r.state != State::kStarting) return;
     r.state = State::kReady;
+    loop_.on_ready(r.id, now_);
     check_scale_latency();
     drain_queue();
   }
@@ -140,9 +168,11 @@ class Simulation {
     Replica& r = *replicas_[id];
     if (r.state == State::kGone) return;
     ++result_.spot_preemptions;
-    r.state = State::kDraining;  // no new requests; the controller sees capacity drop
+    loop_.begin_drain(r.id, now_);  // no new requests; the controller sees capacity drop
+    r.state = State::kDraining;
     if (r.in_flight == 0) {
       retire(r);
+      loop_.on_gone(r.id, now_);
       return;
     }
     q_.push(now_ + c_.instance.spot_notice_s, EventKind::kSpotGone, id);
@@ -175,6 +205,7 @@ class Simulation {
     }
     r.in_flight = 0;
     retire(r);
+    loop_.on_gone(r.id, now_);
     drain_queue();
   }
 
@@ -210,7 +241,7 @@ class Simulation {
       if (ev.index == 0) {
         l.first_token_s = now_;
         const double ttft = (now_ - l.arrival_s) * 1000;
-        window_ttft_.add(ttft);
+        load_.ttft_ms.add(ttft);
         sample_ttft_.add(ttft);
       }
       if (ev.finished) complete(r, ev.id);
@@ -270,7 +301,8 @@ class Simulation {
     SimRequest req = std::move(next_arrival_);
     if (auto n = w_.next()) schedule_arrival(std::move(*n)); else arrivals_done_ = true;
     ++result_.requests;
-    ++window_arrivals_;
+    ++load_.arrivals;
+    load_.prompt_tokens += req.input_tokens;
     ++sample_arrivals_;
     if (!probe_->accepts(req.input_tokens, req.output_tokens)) {
       ++result_.invalid;
@@ -278,7 +310,7 @@ class Simulation {
       return;
     }
     const uint64_t id = next_request_id_++;
-    live_.emplace(id, Live{now_});
+    live_.emplace(id, Live{now_, req.output_tokens});
     sizes_.emplace(id, std::move(req));
     if (queue_.empty() && try_route(id)) return;
     if (queue_.size() >= c_.max_queue) {
@@ -378,27 +410,43 @@ class Simulation {
     const double e2e = (now_ - l.arrival_s) * 1000;
     ttft_.add(ttft);
     e2e_.add(e2e);
+    load_.e2e_ms.add(e2e);
+    load_.output_tokens += l.output_tokens;
     if ((c_.slo_ttft_ms <= 0 || ttft <= c_.slo_ttft_ms) && (c_.slo_e2e_ms <= 0 || e2e <= c_.slo_e2e_ms)) {
       ++result_.slo_met;
     }
     --r.in_flight;
-    if (r.state == State::kDraining && r.in_flight == 0) retire(r);
+    if (r.state == State::kDraining && r.in_flight == 0 && !loop_.on_idle(r.id, now_)) retire(r);
     drain_queue();
   }
 
-  // ---- controller ----
-  scaling::Signals signals() const {
+  // ---- controller: the shared scaling::ControlLoop, fed like the gateway feeds it ----
+  scaling::Signals signals() {
     scaling::Signals s;
     s.now_s = now_;
-    s.ready = count(State::kReady);
-    s.starting = count(State::kStarting);
-    s.draining = count(State::kDraining);
     s.queue_depth = static_cast<double>(queued_count());
     double in_flight = 0;
-    for (const auto& r : replicas_) in_flight += r->state == State::kReady ? r->in_flight : 0;
+    int ready = 0;
+    for (const auto& r : replicas_) {
+      if (r->state == State::kGone) continue;
+      loop_.on_load(r->id, r->in_flight);
+      if (r->state == State::kDraining) continue;
+      if (r->state == State::kReady) {
+        in_flight += r->in_flight;
+        ++ready;
+      }
+      scaling::ReplicaSample sample;
+      sample.id = r->id;
+      sample.in_flight = r->in_flight;
+      if (r->state == State::kReady) {  // an engine answers scrapes once it serves
+        sample.kv_usage = r->model->kv_usage();
+        sample.engine_waiting = static_cast<double>(r->model->num_waiting());
+      }
+      s.replicas.push_back(sample);
+    }
     s.in_flight = in_flight;
-    s.rps = window_arrivals_ / c_.interval_s;
-    s.utilization = s.ready > 0 ? in_flight / (s.ready * static_cast<double>(std::max(1u, c_.max_in_flight_per_replica))) : 1.0;
+    s.utilization = ready > 0 ? in_flight / (ready * static_cast<double>(std::max(1u, c_.max_in_flight_per_replica))) : 1.0;
+    window_.observe(now_, load_, s);
     return s;
   }
 
@@ -412,37 +460,12 @@ class Simulation {
   }
 
   void on_tick() {
-    scaling::Signals s = signals();
-    s.ttft_p95_ms = window_ttft_.quantile(0.95);
-    window_ttft_ = stats::Samples();
-    window_arrivals_ = 0;
-    const int current = s.ready + s.starting;
-    auto rec = scaling_->recommend(s);
-    const int desired = std::clamp(rec.replicas, c_.min_replicas, c_.max_replicas);
-    if (desired > current) {
-      for (int i = current; i < desired; ++i) add_replica(now_, false);
-    } else if (desired < current) {
-      int excess = current - desired;
-      // Cancel starting replicas first (newest first), then drain the least busy ready ones.
-      for (auto it = replicas_.rbegin(); it != replicas_.rend() && excess > 0; ++it) {
-        if ((*it)->state == State::kStarting) {
-          retire(**it);
-          --excess;
-        }
-      }
-      while (excess-- > 0) {
-        Replica* victim = nullptr;
-        for (const auto& r : replicas_) {
-          if (r->state == State::kReady && (!victim || r->in_flight < victim->in_flight)) victim = r.get();
-        }
-        if (!victim) break;
-        victim->state = State::kDraining;
-        if (victim->in_flight == 0) retire(*victim);
-      }
-    }
-    if (desired != current) result_.scaling_events.push_back({now_, current, desired, rec.reason});
+    const scaling::TickReport t = loop_.tick(signals());
+    const auto& d = t.decision;
+    if (d.desired != d.current) result_.scaling_events.push_back({now_, d.current, d.desired, d.policy + ": " + d.reason});
     check_scale_latency();
-    if (!(arrivals_done_ && live_.empty())) q_.push(now_ + c_.interval_s, EventKind::kTick);
+    drain_queue();  // a replaced replica's requests may be queued again
+    if (!(arrivals_done_ && live_.empty())) q_.push(now_ + c_.scaling.interval_s, EventKind::kTick);
   }
 
   int needed(double rps) const { return std::max(1, static_cast<int>(std::ceil(rps / capacity_))); }
@@ -532,7 +555,7 @@ class Simulation {
   engine::EnginePreset preset_;
   double capacity_;
   std::unique_ptr<routing::RoutingPolicy> routing_;
-  std::unique_ptr<scaling::ScalingPolicy> scaling_;
+  scaling::ControlLoop loop_;
   Rng rng_;
   std::unique_ptr<engine::EngineModel> probe_;  // answers accepts() for the fleet's preset
   double cold_start_s_ = 0;
@@ -548,8 +571,10 @@ class Simulation {
   bool arrivals_done_ = false;
   bool draining_ = false, drain_again_ = false;
   uint64_t next_request_id_ = 1;
-  uint64_t window_arrivals_ = 0, sample_arrivals_ = 0;
-  stats::Samples window_ttft_, sample_ttft_, ttft_, e2e_, up_latencies_, down_latencies_;
+  uint64_t sample_arrivals_ = 0;
+  scaling::LoadCounters load_;
+  scaling::LoadWindow window_;
+  stats::Samples sample_ttft_, ttft_, e2e_, up_latencies_, down_latencies_;
   std::vector<LoadChange> pending_changes_;
   double over_ = 0, need_ = 0, replica_time_ = 0, sampled_time_ = 0;
   SimResult result_;
@@ -586,15 +611,22 @@ Result<SimResult> run_simulation(const SimConfig& config, Workload& workload, Wo
   mean = minutes ? mean / static_cast<double>(minutes) : peak;
 
   scaling::ScalingConfig sc = config.scaling;
-  if (sc.policy == "static_peak" || sc.policy == "static_mean") {
-    sc.replicas = std::max(1, static_cast<int>(std::ceil((sc.policy == "static_peak" ? peak : mean) / capacity)));
-    sc.policy = "static";
+  if (sc.has("static_peak") || sc.has("static_mean")) {
+    sc.replicas = std::max(1, static_cast<int>(std::ceil((sc.has("static_peak") ? peak : mean) / capacity)));
+    sc.policies = {"static"};
   }
-  auto scaling = scaling::make_scaling_policy(sc);
-  if (!scaling) return scaling.error();
+  const double cold = config.instance.cold_start_s >= 0 ? config.instance.cold_start_s
+                                                        : default_cold_start_s(config.instance.start_mode);
+  if (sc.ready_timeout_s <= cold) {
+    return make_error(ErrorKind::kInvalidRequest, "scaling.ready_timeout_s must exceed the cold start", "scaling.ready_timeout_s");
+  }
+  auto autoscaler = scaling::Autoscaler::create(sc);
+  if (!autoscaler) return autoscaler.error();
   auto routing = routing::make_policy(config.routing, seed ^ 0x51ULL);
   if (!routing) return routing.error();
-  Simulation sim(config, workload, seed, options, *preset, capacity, std::move(*routing), std::move(*scaling));
+  SimConfig effective = config;
+  effective.scaling = sc;
+  Simulation sim(effective, workload, seed, options, *preset, capacity, std::move(*routing), std::move(*autoscaler));
   return sim.run();
 }
 

@@ -48,8 +48,8 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
     if (auto n = root["fleet"]) {
       config::check_keys(n, "fleet", {"initial", "min", "max"});
       read(n, "fleet", "initial", c.initial_replicas);
-      read(n, "fleet", "min", c.min_replicas);
-      read(n, "fleet", "max", c.max_replicas);
+      read(n, "fleet", "min", c.scaling.min_replicas);
+      read(n, "fleet", "max", c.scaling.max_replicas);
     }
     if (auto n = root["gateway"]) {
       config::check_keys(n, "gateway", {"max_in_flight_per_replica", "queue_timeout_s", "max_queue", "retry_preempted"});
@@ -63,16 +63,7 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
       read(n, "routing", "policy", c.routing.policy);
       read(n, "routing", "choices", c.routing.choices);
     }
-    if (auto n = root["scaling"]) {
-      config::check_keys(n, "scaling", {"policy", "replicas", "interval_s", "queue_high", "ttft_high_ms", "utilization_low", "cooldown_s"});
-      read(n, "scaling", "policy", c.scaling.policy);
-      read(n, "scaling", "replicas", c.scaling.replicas);
-      read(n, "scaling", "interval_s", c.interval_s);
-      read(n, "scaling", "queue_high", c.scaling.queue_high);
-      read(n, "scaling", "ttft_high_ms", c.scaling.ttft_high_ms);
-      read(n, "scaling", "utilization_low", c.scaling.utilization_low);
-      read(n, "scaling", "cooldown_s", c.scaling.cooldown_s);
-    }
+    if (auto n = root["scaling"]) scaling::read_scaling(n, "scaling", c.scaling);
     if (auto n = root["slo"]) {
       config::check_keys(n, "slo", {"ttft_ms", "e2e_ms", "tpot_ms"});
       read(n, "slo", "ttft_ms", c.slo_ttft_ms);
@@ -91,16 +82,22 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
   if (c.instance.cold_start_s < 0 && default_cold_start_s(c.instance.start_mode) < 0) {
     return bad("instance.start_mode", "must be image_pull, baked_image, shared_volume or warm_pool");
   }
-  if (c.min_replicas < 0 || c.max_replicas < std::max(1, c.min_replicas)) return bad("fleet", "needs 0 <= min <= max, max >= 1");
-  if (c.interval_s <= 0) return bad("scaling.interval_s", "must be > 0");
+  if (c.scaling.min_replicas < 0 || c.scaling.max_replicas < std::max(1, c.scaling.min_replicas)) {
+    return bad("fleet", "needs 0 <= min <= max, max >= 1");
+  }
+  if (auto ok = scaling::validate(c.scaling, "scaling"); !ok) {
+    return make_error(ErrorKind::kInvalidRequest, origin + ": " + ok.error().message, ok.error().param);
+  }
   if (c.instance.spot_fraction < 0 || c.instance.spot_fraction > 1) return bad("instance.spot_fraction", "must be in [0, 1]");
   if (c.instance.spot_preemptions_per_hour < 0) return bad("instance.spot_preemptions_per_hour", "must be >= 0");
   if (c.instance.spot_notice_s < 0) return bad("instance.spot_notice_s", "must be >= 0");
   if (c.routing.policy != "least_outstanding") return bad("routing.policy", "unknown policy (known: least_outstanding)");
-  const auto& p = c.scaling.policy;
-  if (p != "static" && p != "threshold" && p != "static_peak" && p != "static_mean") {
-    return bad("scaling.policy", "must be static, static_peak, static_mean or threshold");
+  const double cold = c.instance.cold_start_s >= 0 ? c.instance.cold_start_s : default_cold_start_s(c.instance.start_mode);
+  if (c.scaling.ready_timeout_s <= cold) {
+    return bad("scaling.ready_timeout_s", "must exceed the instance's cold start (" + std::to_string(cold) + " s)");
   }
+  const bool fixed = c.scaling.has("static_peak") || c.scaling.has("static_mean");
+  if (fixed && c.scaling.policies.size() != 1) return bad("scaling.policy", "static_peak and static_mean stand alone");
   if (c.slo_tpot_ms <= 0) return bad("slo.tpot_ms", "must be > 0 (it sets the replica capacity target)");
   return c;
 }

@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 #include "routing/policy.h"
-#include "scaling/policy.h"
+#include "scaling/config.h"
 
 namespace tidal::sim {
 
@@ -23,22 +23,30 @@ struct InstanceConfig {
   double spot_notice_s = 120;    // warning before the instance goes (AWS: 2 minutes)
 };
 
+inline scaling::ScalingConfig sim_scaling_defaults() {
+  scaling::ScalingConfig c;
+  c.min_replicas = 1;
+  c.max_replicas = 100;
+  c.interval_s = 15;
+  c.ready_timeout_s = 1800;  // above every start mode's cold start (image_pull: 600 s)
+  return c;
+}
+
 struct SimConfig {
   std::string name = "static";
   std::string preset = "llama3-8b-h100";
   InstanceConfig instance;
-  int initial_replicas = 2;
-  int min_replicas = 1;
-  int max_replicas = 100;
+  int initial_replicas = 2;      // fleet.initial; fleet.min / fleet.max set scaling's bounds
   uint32_t max_in_flight_per_replica = 256;
   double queue_timeout_s = 30;
   uint32_t max_queue = 100'000;
   bool retry_preempted = true;   // requests on a preempted replica go back to the queue; else they fail
   routing::RoutingConfig routing;
-  // scaling.policy adds static_peak / static_mean: a fixed size computed from the
-  // workload's peak or mean rate and the replica capacity estimate.
-  scaling::ScalingConfig scaling;
-  double interval_s = 15;        // controller tick
+  // The `scaling:` section of `tidal serve` (src/scaling/config.h), plus two policies
+  // of the simulator's own: static_peak / static_mean, a fixed size computed from the
+  // workload's peak or mean rate and the replica capacity estimate. Defaults here:
+  // bounds 1..100, a 15 s tick, a 30-minute ready timeout.
+  scaling::ScalingConfig scaling = sim_scaling_defaults();
   double slo_ttft_ms = 2000;     // 0: not part of the SLO
   double slo_e2e_ms = 0;
   double slo_tpot_ms = 50;       // also the per-replica capacity target

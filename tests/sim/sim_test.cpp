@@ -148,7 +148,7 @@ TEST(CapacityTest, BiggerHardwareServesMore) {
 
 TEST(SimulationTest, SameSeedGivesByteIdenticalJson) {
   SimConfig c;
-  c.scaling.policy = "threshold";
+  c.scaling.policies = {"threshold"};
   c.initial_replicas = 1;
   const std::string a = to_json(simulate(c, "spike", 3, 42, 3600));
   const std::string b = to_json(simulate(c, "spike", 3, 42, 3600));
@@ -158,9 +158,9 @@ TEST(SimulationTest, SameSeedGivesByteIdenticalJson) {
 
 TEST(SimulationTest, ColdStartDelaysCapacity) {
   SimConfig c;
-  c.scaling.policy = "threshold";
+  c.scaling.policies = {"threshold"};
   c.initial_replicas = 1;
-  c.scaling.cooldown_s = 60;
+  c.scaling.threshold.cooldown_s = 60;
   c.instance.cold_start_s = 30;
   const SimResult fast = simulate(c, "spike", 4);
   c.instance.cold_start_s = 600;
@@ -172,7 +172,7 @@ TEST(SimulationTest, ColdStartDelaysCapacity) {
 
 TEST(SimulationTest, QueueDeadlinesShedWhenCapacityIsShort) {
   SimConfig c;
-  c.scaling.policy = "static";
+  c.scaling.policies = {"static"};
   c.scaling.replicas = 1;
   c.max_in_flight_per_replica = 8;
   c.queue_timeout_s = 5;
@@ -185,9 +185,9 @@ TEST(SimulationTest, QueueDeadlinesShedWhenCapacityIsShort) {
 
 TEST(SimulationTest, PeakSizedFleetMeetsTheSloAndCostsMoreThanMeanSized) {
   SimConfig peak;
-  peak.scaling.policy = "static_peak";
+  peak.scaling.policies = {"static_peak"};
   SimConfig mean;
-  mean.scaling.policy = "static_mean";
+  mean.scaling.policies = {"static_mean"};
   const SimResult p = simulate(peak, "spike", 4);
   const SimResult m = simulate(mean, "spike", 4);
   EXPECT_GT(p.cost_usd, m.cost_usd);
@@ -200,7 +200,7 @@ TEST(SimulationTest, PeakSizedFleetMeetsTheSloAndCostsMoreThanMeanSized) {
 
 TEST(SimulationTest, ThresholdAutoscalerFollowsTheSpikeAndScalesBackDown) {
   SimConfig c;
-  c.scaling.policy = "threshold";
+  c.scaling.policies = {"threshold"};
   c.initial_replicas = 1;
   c.max_in_flight_per_replica = 64;
   const SimResult r = simulate(c, "spike", 4);
@@ -234,9 +234,9 @@ TEST(SimulationTest, JsonHasTheDocumentedFieldsAndHtmlIsSelfContained) {
 
 TEST(SimulationTest, SpotPreemptionsRetryOrFailTheirRequestsAndCostLess) {
   SimConfig c;
-  c.scaling.policy = "threshold";
+  c.scaling.policies = {"threshold"};
   c.initial_replicas = 3;
-  c.min_replicas = 3;
+  c.scaling.min_replicas = 3;
   c.instance.spot_fraction = 1.0;
   c.instance.spot_preemptions_per_hour = 4;  // frequent, to see several in 1 h
   c.instance.spot_notice_s = 0.5;            // too short to drain (2 min would let requests finish)
@@ -274,8 +274,8 @@ TEST(TraceWorkloadTest, ServeGenClientWindowsDriveArrivals) {
 TEST(SimConfigTest, ParsesAndRefusesWithKeyAndReason) {
   auto c = parse_sim_config("name: t\nscaling: {policy: threshold, cooldown_s: 60}\ninstance: {start_mode: warm_pool}\n", "p.yaml");
   ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->scaling.policy, "threshold");
-  EXPECT_EQ(c->scaling.cooldown_s, 60);
+  EXPECT_EQ(c->scaling.policies, std::vector<std::string>{"threshold"});
+  EXPECT_EQ(c->scaling.threshold.cooldown_s, 60);
   EXPECT_EQ(default_cold_start_s(c->instance.start_mode), 4);
   auto bad = parse_sim_config("scaling: {polcy: x}", "p.yaml");
   ASSERT_FALSE(bad);
@@ -313,7 +313,7 @@ TEST(SimulationTest, OverloadedLongPromptTraceRunsToTheEndAndCountsInvalidApart)
   }
   SimConfig c;
   c.name = "static-mean";
-  c.scaling.policy = "static_mean";
+  c.scaling.policies = {"static_mean"};
   c.max_in_flight_per_replica = 16;
   auto w = Workload::trace(path, 1, 5, {}, 1);
   auto sizing = Workload::trace(path, 1, 5, {}, 1);

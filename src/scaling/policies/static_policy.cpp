@@ -2,6 +2,6 @@
 
 namespace tidal::scaling {
 
-Recommendation StaticPolicy::recommend(const Signals&) { return {replicas_, "static"}; }
+Recommendation StaticPolicy::recommend(const Signals&) { return {replicas_, "static size"}; }
 
 }  // namespace tidal::scaling

@@ -4,18 +4,19 @@
 // previous change.
 #pragma once
 
+#include "scaling/config.h"
 #include "scaling/policy.h"
 
 namespace tidal::scaling {
 
 class ThresholdPolicy final : public ScalingPolicy {
  public:
-  explicit ThresholdPolicy(const ScalingConfig& c) : c_(c) {}
+  explicit ThresholdPolicy(const ThresholdConfig& c) : c_(c) {}
   [[nodiscard]] Recommendation recommend(const Signals& s) override;
   [[nodiscard]] std::string_view name() const override { return "threshold"; }
 
  private:
-  ScalingConfig c_;
+  ThresholdConfig c_;
   double last_change_s_ = -1e18;
 };
 

@@ -1,0 +1,239 @@
+#include "scaling/config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "common/config/yaml_reader.h"
+
+namespace tidal::scaling {
+namespace {
+
+using config::as;
+using config::check_keys;
+using config::join_key;
+using config::KeyError;
+using config::read;
+
+constexpr std::string_view kPoolMetrics[] = {"queue_depth",       "concurrency", "requests_per_second",
+                                             "tokens_per_second", "ttft_p95",    "e2e_p95"};
+constexpr std::string_view kReplicaMetrics[] = {"cpu", "memory", "kv_usage", "engine_waiting", "in_flight"};
+
+// A Kubernetes quantity: "30", "0.7", "500m", "2k", "1Gi".
+double quantity(const YAML::Node& n, const std::string& key) {
+  const auto text = as<std::string>(n, key);
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str()) throw KeyError(key, "is not a quantity: '" + text + "'");
+  const std::string suffix(end);
+  static const std::pair<const char*, double> kSuffixes[] = {
+      {"", 1},       {"m", 1e-3},          {"k", 1e3},           {"M", 1e6},           {"G", 1e9},
+      {"T", 1e12},   {"Ki", 1024.0},       {"Mi", 1048576.0},    {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}};
+  for (const auto& [s, f] : kSuffixes) {
+    if (suffix == s) return v * f;
+  }
+  throw KeyError(key, "has an unknown quantity suffix '" + suffix + "'");
+}
+
+MetricSpec read_metric(const YAML::Node& n, const std::string& where) {
+  check_keys(n, where, {"type", "resource", "pods", "object", "external"});
+  MetricSpec m;
+  const auto type = as<std::string>(n["type"], join_key(where, "type"));
+  YAML::Node body, target;
+  std::string body_key;
+  if (type == "Resource") {
+    m.source = MetricSource::kResource;
+    body_key = "resource";
+    body = n["resource"];
+    if (!body) throw KeyError(join_key(where, "resource"), "is required for type Resource");
+    check_keys(body, join_key(where, body_key), {"name", "target"});
+    m.name = as<std::string>(body["name"], join_key(where, "resource.name"));
+  } else if (type == "Pods" || type == "Object" || type == "External") {
+    m.source = type == "Pods" ? MetricSource::kPods : type == "Object" ? MetricSource::kObject : MetricSource::kExternal;
+    body_key = type == "Pods" ? "pods" : type == "Object" ? "object" : "external";
+    body = n[body_key];
+    if (!body) throw KeyError(join_key(where, body_key), "is required for type " + type);
+    check_keys(body, join_key(where, body_key), {"metric", "target", "describedObject"});
+    const auto metric = body["metric"];
+    if (!metric) throw KeyError(join_key(where, body_key + ".metric"), "is required");
+    check_keys(metric, join_key(where, body_key + ".metric"), {"name", "selector"});
+    m.name = as<std::string>(metric["name"], join_key(where, body_key + ".metric.name"));
+  } else {
+    throw KeyError(join_key(where, "type"), "must be Resource, Pods, Object or External");
+  }
+  const std::string tw = join_key(where, body_key + ".target");
+  target = body["target"];
+  if (!target) throw KeyError(tw, "is required");
+  check_keys(target, tw, {"type", "averageUtilization", "averageValue", "value"});
+  const auto ttype = as<std::string>(target["type"], join_key(tw, "type"));
+  auto need = [&](const char* key) {
+    if (!target[key]) throw KeyError(join_key(tw, key), "is required for target type " + ttype);
+    return quantity(target[key], join_key(tw, key));
+  };
+  if (ttype == "Utilization") {
+    m.target = TargetType::kUtilization;
+    m.value = need("averageUtilization");
+  } else if (ttype == "AverageValue") {
+    m.target = TargetType::kAverageValue;
+    m.value = need("averageValue");
+  } else if (ttype == "Value") {
+    m.target = TargetType::kValue;
+    m.value = need("value");
+  } else {
+    throw KeyError(join_key(tw, "type"), "must be Utilization, AverageValue or Value");
+  }
+  if (!(m.value > 0)) throw KeyError(tw, "must be > 0");
+  const bool per_replica = m.source == MetricSource::kResource || m.source == MetricSource::kPods;
+  if (per_replica && !is_replica_metric(m.name)) {
+    throw KeyError(join_key(where, body_key + (m.source == MetricSource::kResource ? ".name" : ".metric.name")),
+                   "'" + m.name + "' is not a per-replica metric (cpu, memory, kv_usage, engine_waiting, in_flight)");
+  }
+  if (!per_replica && !is_pool_metric(m.name)) {
+    throw KeyError(join_key(where, body_key + ".metric.name"),
+                   "'" + m.name +
+                       "' is not a pool metric (queue_depth, concurrency, requests_per_second, tokens_per_second, "
+                       "ttft_p95, e2e_p95)");
+  }
+  if (m.source == MetricSource::kResource && m.name != "cpu" && m.name != "memory") {
+    throw KeyError(join_key(where, "resource.name"), "must be cpu or memory");
+  }
+  if (m.target == TargetType::kUtilization && m.source != MetricSource::kResource) {
+    throw KeyError(join_key(tw, "type"), "Utilization is for Resource metrics");
+  }
+  if (m.target == TargetType::kValue && per_replica) {
+    throw KeyError(join_key(tw, "type"), "Value is for Object and External metrics");
+  }
+  return m;
+}
+
+void read_rules(const YAML::Node& n, const std::string& where, ScalingRules& r) {
+  check_keys(n, where, {"stabilizationWindowSeconds", "selectPolicy", "policies"});
+  if (auto s = n["stabilizationWindowSeconds"]) {
+    r.stabilization_window_s = as<double>(s, join_key(where, "stabilizationWindowSeconds"));
+    if (*r.stabilization_window_s < 0 || *r.stabilization_window_s > 3600) {
+      throw KeyError(join_key(where, "stabilizationWindowSeconds"), "must be in [0, 3600]");
+    }
+  }
+  if (auto s = n["selectPolicy"]) {
+    const auto v = as<std::string>(s, join_key(where, "selectPolicy"));
+    if (v == "Max") r.select = ScalingRules::Select::kMax;
+    else if (v == "Min") r.select = ScalingRules::Select::kMin;
+    else if (v == "Disabled") r.select = ScalingRules::Select::kDisabled;
+    else throw KeyError(join_key(where, "selectPolicy"), "must be Max, Min or Disabled");
+  }
+  if (auto ps = n["policies"]) {
+    if (!ps.IsSequence()) throw KeyError(join_key(where, "policies"), "must be a list");
+    r.policies.clear();
+    for (size_t i = 0; i < ps.size(); ++i) {
+      const std::string pw = join_key(where, "policies[" + std::to_string(i) + "]");
+      check_keys(ps[i], pw, {"type", "value", "periodSeconds"});
+      ScalingRules::RatePolicy p;
+      const auto type = as<std::string>(ps[i]["type"], join_key(pw, "type"));
+      if (type != "Pods" && type != "Percent") throw KeyError(join_key(pw, "type"), "must be Pods or Percent");
+      p.percent = type == "Percent";
+      p.value = as<int>(ps[i]["value"], join_key(pw, "value"));
+      p.period_s = as<double>(ps[i]["periodSeconds"], join_key(pw, "periodSeconds"));
+      if (p.value <= 0) throw KeyError(join_key(pw, "value"), "must be > 0");
+      if (p.period_s <= 0 || p.period_s > 1800) throw KeyError(join_key(pw, "periodSeconds"), "must be in (0, 1800]");
+      r.policies.push_back(p);
+    }
+  }
+}
+
+}  // namespace
+
+bool is_pool_metric(std::string_view name) {
+  return std::find(std::begin(kPoolMetrics), std::end(kPoolMetrics), name) != std::end(kPoolMetrics);
+}
+bool is_replica_metric(std::string_view name) {
+  return std::find(std::begin(kReplicaMetrics), std::end(kReplicaMetrics), name) != std::end(kReplicaMetrics);
+}
+
+bool ScalingConfig::has(std::string_view policy) const {
+  return std::find(policies.begin(), policies.end(), policy) != policies.end();
+}
+
+void read_scaling(const YAML::Node& n, const std::string& where, ScalingConfig& c) {
+  check_keys(n, where,
+             {"policy", "minReplicas", "maxReplicas", "replicas", "interval_s", "tolerance", "window_s", "metrics",
+              "behavior", "kpa", "queue_high", "ttft_high_ms", "utilization_low", "cooldown_s", "drain_timeout_s",
+              "ready_timeout_s"});
+  if (auto p = n["policy"]) c.policies = config::strings(p, join_key(where, "policy"));
+  read(n, where, "minReplicas", c.min_replicas);
+  read(n, where, "maxReplicas", c.max_replicas);
+  read(n, where, "replicas", c.replicas);
+  read(n, where, "interval_s", c.interval_s);
+  read(n, where, "tolerance", c.tolerance);
+  read(n, where, "window_s", c.window_s);
+  read(n, where, "queue_high", c.threshold.queue_high);
+  read(n, where, "ttft_high_ms", c.threshold.ttft_high_ms);
+  read(n, where, "utilization_low", c.threshold.utilization_low);
+  read(n, where, "cooldown_s", c.threshold.cooldown_s);
+  read(n, where, "drain_timeout_s", c.drain_timeout_s);
+  read(n, where, "ready_timeout_s", c.ready_timeout_s);
+  if (auto ms = n["metrics"]) {
+    if (!ms.IsSequence()) throw KeyError(join_key(where, "metrics"), "must be a list");
+    c.metrics.clear();
+    for (size_t i = 0; i < ms.size(); ++i) {
+      c.metrics.push_back(read_metric(ms[i], join_key(where, "metrics[" + std::to_string(i) + "]")));
+    }
+  }
+  if (auto b = n["behavior"]) {
+    const std::string bw = join_key(where, "behavior");
+    check_keys(b, bw, {"scaleUp", "scaleDown"});
+    if (auto up = b["scaleUp"]) read_rules(up, join_key(bw, "scaleUp"), c.behavior.scale_up);
+    if (auto down = b["scaleDown"]) read_rules(down, join_key(bw, "scaleDown"), c.behavior.scale_down);
+  }
+  if (auto k = n["kpa"]) {
+    const std::string kw = join_key(where, "kpa");
+    check_keys(k, kw, {"metric", "target", "target_utilization", "stable_window_s", "panic_window_pct",
+                       "panic_threshold", "max_scale_up_rate", "max_scale_down_rate"});
+    read(k, kw, "metric", c.kpa.metric);
+    read(k, kw, "target", c.kpa.target);
+    read(k, kw, "target_utilization", c.kpa.target_utilization);
+    read(k, kw, "stable_window_s", c.kpa.stable_window_s);
+    read(k, kw, "panic_window_pct", c.kpa.panic_window_pct);
+    read(k, kw, "panic_threshold", c.kpa.panic_threshold);
+    read(k, kw, "max_scale_up_rate", c.kpa.max_scale_up_rate);
+    read(k, kw, "max_scale_down_rate", c.kpa.max_scale_down_rate);
+  }
+}
+
+Result<bool> validate(const ScalingConfig& c, const std::string& where) {
+  auto bad = [&](const std::string& key, const std::string& why) -> Result<bool> {
+    const std::string k = join_key(where, key);
+    return make_error(ErrorKind::kInvalidRequest, k + ": " + why, k);
+  };
+  if (c.policies.empty()) return bad("policy", "names no policy");
+  for (const auto& p : c.policies) {
+    if (p != "static" && p != "threshold" && p != "hpa" && p != "kpa" && p != "static_peak" && p != "static_mean") {
+      return bad("policy", "unknown policy '" + p + "' (known: static, threshold, hpa, kpa)");
+    }
+  }
+  if (c.min_replicas < 0) return bad("minReplicas", "must be >= 0");
+  if (c.max_replicas < std::max(1, c.min_replicas)) return bad("maxReplicas", "must be >= max(1, minReplicas)");
+  if (c.replicas < 0) return bad("replicas", "must be >= 0");
+  if (!(c.interval_s > 0)) return bad("interval_s", "must be > 0");
+  if (c.tolerance < 0 || c.tolerance >= 1) return bad("tolerance", "must be in [0, 1)");
+  if (!(c.window_s > 0)) return bad("window_s", "must be > 0");
+  if (c.threshold.cooldown_s < 0) return bad("cooldown_s", "must be >= 0");
+  if (!(c.drain_timeout_s >= 0)) return bad("drain_timeout_s", "must be >= 0");
+  if (!(c.ready_timeout_s > 0)) return bad("ready_timeout_s", "must be > 0");
+  if (c.has("hpa") && c.metrics.empty()) return bad("metrics", "the hpa policy needs at least one metric");
+  if (c.has("kpa")) {
+    const auto& k = c.kpa;
+    if (k.metric != "concurrency" && k.metric != "requests_per_second") {
+      return bad("kpa.metric", "must be concurrency or requests_per_second");
+    }
+    if (!(k.target > 0)) return bad("kpa.target", "must be > 0");
+    if (!(k.target_utilization > 0 && k.target_utilization <= 1)) return bad("kpa.target_utilization", "must be in (0, 1]");
+    if (!(k.stable_window_s > 0)) return bad("kpa.stable_window_s", "must be > 0");
+    if (!(k.panic_window_pct > 0 && k.panic_window_pct <= 100)) return bad("kpa.panic_window_pct", "must be in (0, 100]");
+    if (!(k.panic_threshold > 1)) return bad("kpa.panic_threshold", "must be > 1");
+    if (!(k.max_scale_up_rate > 1)) return bad("kpa.max_scale_up_rate", "must be > 1");
+    if (!(k.max_scale_down_rate > 1)) return bad("kpa.max_scale_down_rate", "must be > 1");
+  }
+  return true;
+}
+
+}  // namespace tidal::scaling

@@ -1,0 +1,114 @@
+// The `scaling:` section, shared by `tidal serve` (per pool) and `tidal simulate`.
+// `metrics` and `behavior` take the shape of a Kubernetes HorizontalPodAutoscaler v2
+// spec, so an HPA's own YAML can be pasted in; tidal's policies sit beside them.
+//
+//   scaling:
+//     policy: [hpa, kpa]          # one name or a list: the max of their recommendations
+//     minReplicas: 1
+//     maxReplicas: 8
+//     metrics:
+//     - type: External
+//       external: {metric: {name: concurrency}, target: {type: AverageValue, averageValue: 8}}
+//     behavior:
+//       scaleDown: {stabilizationWindowSeconds: 60}
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace YAML {
+class Node;
+}
+
+namespace tidal::scaling {
+
+// Where a metric's value comes from, as in the HPA's MetricSpec.type: Resource and Pods
+// are per replica (averaged over replicas with a sample); Object and External are one
+// value for the pool.
+enum class MetricSource : uint8_t { kResource, kPods, kObject, kExternal };
+enum class TargetType : uint8_t { kUtilization, kAverageValue, kValue };
+
+// Per replica: cpu (%, of the CPU request), memory (bytes), kv_usage (0..1),
+//   engine_waiting (requests), in_flight (requests).
+// Per pool: queue_depth, concurrency (in flight + queued), requests_per_second,
+//   tokens_per_second (prompt + output), ttft_p95 (ms), e2e_p95 (ms).
+struct MetricSpec {
+  MetricSource source = MetricSource::kExternal;
+  std::string name;
+  TargetType target = TargetType::kAverageValue;
+  double value = 0;  // averageUtilization (%), averageValue or value; REQUIRES: > 0
+};
+
+// HPAScalingRules: a stabilization window and rate-limiting policies.
+struct ScalingRules {
+  enum class Select : uint8_t { kMax, kMin, kDisabled };
+  struct RatePolicy {
+    bool percent = false;  // Percent (of the replicas at the period's start) or Pods
+    int value = 1;         // REQUIRES: > 0
+    double period_s = 15;  // REQUIRES: 0 < period <= 1800
+  };
+  std::optional<double> stabilization_window_s;  // unset: see BehaviorConfig
+  Select select = Select::kMax;
+  std::vector<RatePolicy> policies;
+};
+
+// HPA defaults (Kubernetes API defaulting): up — no stabilization, max of +100% and +4
+// pods per 15 s; down — 300 s stabilization, up to -100% per 15 s. The threshold and
+// static policies keep their own pace (a cooldown), so with them alone an unset
+// scale-down window is 0.
+struct BehaviorConfig {
+  ScalingRules scale_up{std::nullopt, ScalingRules::Select::kMax, {{true, 100, 15}, {false, 4, 15}}};
+  ScalingRules scale_down{std::nullopt, ScalingRules::Select::kMax, {{true, 100, 15}}};
+};
+
+// Knative's KPA: stable and panic windows over a concurrency (or rps) signal.
+struct KpaConfig {
+  std::string metric = "concurrency";  // concurrency | requests_per_second
+  double target = 8;                   // per replica; REQUIRES: > 0
+  double target_utilization = 0.7;     // of target, 0 < u <= 1
+  double stable_window_s = 60;
+  double panic_window_pct = 10;        // panic window = stable window * pct / 100
+  double panic_threshold = 2.0;        // panic when panic-window demand >= this x ready
+  double max_scale_up_rate = 1000;     // at most ready x this per decision
+  double max_scale_down_rate = 2;      // at least ready / this per decision
+};
+
+// The classic baseline: one step up over a threshold, one down when idle, a cooldown.
+struct ThresholdConfig {
+  double queue_high = 10;        // requests waiting in the gateway
+  double ttft_high_ms = 2000;    // p95 TTFT over the last window; 0 disables
+  double utilization_low = 0.3;  // scale down below this with an empty queue
+  double cooldown_s = 300;       // no change within this long after the last one
+};
+
+struct ScalingConfig {
+  std::vector<std::string> policies{"static"};  // static | threshold | hpa | kpa (simulate adds static_peak, static_mean)
+  int min_replicas = 1;          // REQUIRES: >= 0
+  int max_replicas = 8;          // REQUIRES: >= max(1, min)
+  int replicas = 2;              // static: the fixed size
+  double interval_s = 1;         // controller tick
+  double tolerance = 0.1;        // HPA: no change while |1 - usage/target| <= this
+  double window_s = 6;           // short load window (rates, percentiles)
+  std::vector<MetricSpec> metrics;
+  BehaviorConfig behavior;
+  KpaConfig kpa;
+  ThresholdConfig threshold;
+  double drain_timeout_s = 120;  // a draining replica is stopped after this even if busy
+  double ready_timeout_s = 300;  // a replica not ready by then is replaced
+
+  [[nodiscard]] bool has(std::string_view policy) const;
+};
+
+// Reads a `scaling:` mapping (`where` prefixes key names in errors, e.g.
+// "pools[0].scaling"); throws config::KeyError on unknown keys or wrong types.
+void read_scaling(const YAML::Node& node, const std::string& where, ScalingConfig& out);
+// Cross-field checks; the error names the key.
+[[nodiscard]] Result<bool> validate(const ScalingConfig& c, const std::string& where);
+
+[[nodiscard]] bool is_pool_metric(std::string_view name);
+[[nodiscard]] bool is_replica_metric(std::string_view name);
+
+}  // namespace tidal::scaling
