@@ -1,5 +1,4 @@
-#include <chrono>
-#include <thread>
+#include <algorithm>
 
 #include "cli/commands.h"
 #include "cli/gateway_flags.h"
@@ -7,29 +6,65 @@
 #include "common/signals.h"
 #include "fleet/local_replicas.h"
 #include "gateway/gateway_server.h"
+#include "scaling/io/controller.h"
 
 namespace tidal::cli {
+namespace {
+
+// The controller's hooks into the gateway for one pool.
+scaling::PoolHooks hooks_for(gateway::Gateway& gw, const gateway::PoolConfig& pool) {
+  scaling::PoolHooks h;
+  const std::string name = pool.name;
+  h.load = [&gw, name] { return gw.load(name); };
+  h.queue_depth = [&gw, name] { return static_cast<double>(gw.queue_depth(name)); };
+  h.replicas = [&gw, name] {
+    std::vector<scaling::ReplicaStatus> out;
+    for (const fleet::Replica* r : *gw.registry().snapshot()) {
+      if (r->pool != name) continue;
+      out.push_back({r->id, r->state.load(), static_cast<double>(r->in_flight.load())});
+    }
+    return out;
+  };
+  h.add = [&gw, name](const std::string& url) -> Result<uint32_t> { return gw.add_replica(name, url); };
+  h.drain = [&gw](uint32_t id) { gw.registry().set_state(id, fleet::ReplicaState::kDraining, "scale-down"); };
+  h.retire = [&gw](uint32_t id, std::string_view reason) { gw.retire_replica(id, reason); };
+  h.on_tick = [&gw, name](const scaling::TickReport& r, const scaling::Signals& s) {
+    gw.record_fleet(name, s.starting, s.ready, s.draining, r.decision.desired);
+    const auto& d = r.decision;
+    if (d.desired != d.current) gw.count_decision(name, d.desired > d.current ? "up" : "down", d.policy);
+  };
+  h.max_in_flight_per_replica = pool.max_in_flight_per_replica;
+  return h;
+}
+
+}  // namespace
 
 Action add_serve_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "serve", "Run the gateway and its fleet; by default two local `tidal engine` replicas it starts itself");
+      "serve", "Run the gateway and its autoscaled fleet; by default local `tidal engine` replicas it starts itself");
   auto flags = add_gateway_flags(*cmd);
   auto replicas = std::make_shared<uint32_t>(2);
+  auto fixed = std::make_shared<bool>(false);
   auto engine_args = std::make_shared<std::vector<std::string>>();
-  cmd->add_option("--replicas", *replicas, "Local replicas for the first pool when the config names none")
+  cmd->add_option("--replicas", *replicas, "Initial local replicas for the first pool when the config names none")
       ->capture_default_str();
+  cmd->add_flag("--fixed", *fixed, "Keep the embedded default at --replicas (no autoscaling; dead replicas are still replaced)");
   cmd->add_option("--engine-arg", *engine_args,
                   "Extra argument for the local `tidal engine` replicas (repeatable), e.g. --engine-arg=--preset=cpu-tiny");
 
-  return [flags, replicas, engine_args] {
+  return [flags, replicas, fixed, engine_args] {
     auto config = load_gateway_config(*flags);
     if (!config) {
       std::fprintf(stderr, "tidal serve: %s\n", config.error().message.c_str());
       return 2;
     }
-    // Embedded default: local engine replicas for a pool that lists no static ones.
+    // Embedded default: local engine replicas, autoscaled with the recommended policy,
+    // for a first pool that lists no replicas of its own.
     auto& first = config->pools.front();
-    if (first.replicas.empty() && first.local.count == 0) first.local.count = *replicas;
+    if (first.replicas.empty() && first.local.count == 0 && !first.scaling) {
+      first.local.count = std::max(1u, *replicas);
+      if (!*fixed) first.scaling = scaling::recommended_config();
+    }
     for (auto& p : config->pools) {
       if (p.local.command.empty()) p.local.command = {self_executable(), "engine"};
       for (const auto& a : *engine_args) p.local.args.push_back(a);
@@ -41,24 +76,37 @@ Action add_serve_command(CLI::App& app) {
     }
     block_shutdown_signals();
     fleet::LocalReplicas local;
+    std::vector<std::unique_ptr<scaling::Controller>> controllers;
     for (const auto& p : (*gw)->config().pools) {
-      for (uint32_t i = 0; i < p.local.count; ++i) {
-        auto proc = local.spawn(p.local.command, p.local.args);
-        if (!proc) {
-          std::fprintf(stderr, "tidal serve: %s\n", proc.error().message.c_str());
-          return 1;
-        }
-        if (auto id = (*gw)->add_replica(p.name, proc->url); !id) {
-          std::fprintf(stderr, "tidal serve: %s\n", id.error().message.c_str());
-          return 1;
-        }
+      if (p.local.count == 0 && !p.scaling) continue;
+      scaling::ScalingConfig sc;
+      if (p.scaling) {
+        sc = *p.scaling;
+      } else {  // a fixed size: the controller only replaces replicas that die
+        sc.policies = {"static"};
+        sc.replicas = sc.min_replicas = sc.max_replicas = static_cast<int>(p.local.count);
       }
+      sc.ready_timeout_s = p.local.ready_timeout_s;
+      const int initial = p.local.count ? static_cast<int>(p.local.count) : sc.min_replicas;
+      auto c = std::make_unique<scaling::Controller>(p.name, sc, hooks_for(**gw, p), local,
+                                                     scaling::LocalCommand{p.local.command, p.local.args, p.local.stop_grace_s});
+      if (auto ok = c->start(initial); !ok) {
+        std::fprintf(stderr, "tidal serve: pool %s: %s\n", p.name.c_str(), ok.error().message.c_str());
+        return 1;
+      }
+      controllers.push_back(std::move(c));
     }
+    (*gw)->set_admin_scaling([&controllers] {
+      std::string out = "{\"pools\":[";
+      for (size_t i = 0; i < controllers.size(); ++i) out += (i ? "," : "") + controllers[i]->admin_json();
+      return out + "]}";
+    });
     (*gw)->start();
-    logger("serve")->info("gateway ready url=http://{}:{} local_replicas={}", (*gw)->config().host, (*gw)->port(),
-                          local.processes().size());
+    logger("serve")->info("gateway ready url=http://{}:{} pools={} controllers={}", (*gw)->config().host, (*gw)->port(),
+                          (*gw)->config().pools.size(), controllers.size());
     const int sig = wait_for_shutdown_signal();
     logger("serve")->info("shutting down signal={}", sig);
+    for (auto& c : controllers) c->stop();
     (*gw)->stop();
     (*gw)->join();
     local.stop_all();

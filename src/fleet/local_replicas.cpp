@@ -59,10 +59,40 @@ Result<LocalProcess> LocalReplicas::spawn(const std::vector<std::string>& comman
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
-  LocalProcess p{pid, *port, "http://127.0.0.1:" + std::to_string(*port)};
+  LocalProcess p{pid, *port, "http://127.0.0.1:" + std::to_string(*port), false, {}};
   procs_.push_back(p);
   logger("fleet")->info("local replica started pid={} url={}", pid, p.url);
   return p;
+}
+
+void LocalReplicas::terminate(pid_t pid, std::chrono::milliseconds grace) {
+  for (auto& p : procs_) {
+    if (p.pid != pid || p.stopping) continue;
+    ::kill(pid, SIGTERM);
+    p.stopping = true;
+    p.kill_at = std::chrono::steady_clock::now() + grace;
+  }
+}
+
+std::vector<ExitedProcess> LocalReplicas::reap() {
+  std::vector<ExitedProcess> out;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = procs_.begin(); it != procs_.end();) {
+    if (auto code = wait_child(it->pid, std::chrono::milliseconds(0))) {
+      out.push_back({it->pid, *code, it->stopping});
+      logger("fleet")->info("local replica exited pid={} url={} code={} expected={}", it->pid, it->url, *code,
+                            it->stopping);
+      it = procs_.erase(it);
+      continue;
+    }
+    if (it->stopping && now >= it->kill_at) {
+      logger("fleet")->warn("local replica ignored SIGTERM, killing pid={} url={}", it->pid, it->url);
+      ::kill(it->pid, SIGKILL);
+      it->kill_at = now + std::chrono::hours(24);
+    }
+    ++it;
+  }
+  return out;
 }
 
 void LocalReplicas::stop_all(double grace_s) {

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,14 @@ struct LocalProcess {
   pid_t pid = -1;
   uint16_t port = 0;
   std::string url;  // http://127.0.0.1:<port>
+  bool stopping = false;                          // terminate() was called
+  std::chrono::steady_clock::time_point kill_at;  // SIGKILL if still alive then
+};
+
+struct ExitedProcess {
+  pid_t pid = -1;
+  int code = 0;          // exit code, or 128 + signal
+  bool expected = false; // it was told to stop
 };
 
 class LocalReplicas {
@@ -27,6 +36,12 @@ class LocalReplicas {
 
   // Starts `command args... --port P`; returns the process and its address.
   Result<LocalProcess> spawn(const std::vector<std::string>& command, const std::vector<std::string>& args);
+  // SIGTERM now and SIGKILL after `grace` if it is still running (reap() sends it).
+  // Returns at once.
+  void terminate(pid_t pid, std::chrono::milliseconds grace);
+  // Collects children that exited (told to stop, or crashed) without blocking, and
+  // SIGKILLs the ones past their grace period.
+  std::vector<ExitedProcess> reap();
   // SIGTERM to all, wait up to `grace_s`, then SIGKILL.
   void stop_all(double grace_s = 5.0);
   [[nodiscard]] const std::vector<LocalProcess>& processes() const { return procs_; }

@@ -23,7 +23,8 @@ using config::strings;
 using ConfigError = config::KeyError;
 
 PoolConfig parse_pool(const YAML::Node& n, const std::string& where) {
-  check_keys(n, where, {"name", "models", "replicas", "max_in_flight_per_replica", "max_queue", "queue_timeout_s", "local"});
+  check_keys(n, where,
+             {"name", "models", "replicas", "max_in_flight_per_replica", "max_queue", "queue_timeout_s", "local", "scaling"});
   PoolConfig p;
   read(n, where, "name", p.name);
   if (auto m = n["models"]) p.models = strings(m, where + ".models");
@@ -33,11 +34,16 @@ PoolConfig parse_pool(const YAML::Node& n, const std::string& where) {
   read(n, where, "queue_timeout_s", p.queue_timeout_s);
   if (auto l = n["local"]) {
     const std::string lw = where + ".local";
-    check_keys(l, lw, {"count", "command", "args", "ready_timeout_s"});
+    check_keys(l, lw, {"count", "command", "args", "ready_timeout_s", "stop_grace_s"});
     read(l, lw, "count", p.local.count);
     if (auto c = l["command"]) p.local.command = strings(c, lw + ".command");
     if (auto a = l["args"]) p.local.args = strings(a, lw + ".args");
     read(l, lw, "ready_timeout_s", p.local.ready_timeout_s);
+    read(l, lw, "stop_grace_s", p.local.stop_grace_s);
+  }
+  if (auto sc = n["scaling"]) {
+    p.scaling = scaling::recommended_config();
+    scaling::read_scaling(sc, where + ".scaling", *p.scaling);
   }
   return p;
 }
@@ -168,6 +174,11 @@ Result<bool> validate(const GatewayConfig& c) {
     if (p.name.empty()) return bad(w + ".name", "must not be empty");
     if (!names.insert(p.name).second) return bad(w + ".name", "duplicate pool name '" + p.name + "'");
     if (p.queue_timeout_s < 0) return bad(w + ".queue_timeout_s", "must be >= 0");
+    if (p.local.ready_timeout_s <= 0) return bad(w + ".local.ready_timeout_s", "must be > 0");
+    if (p.local.stop_grace_s < 0) return bad(w + ".local.stop_grace_s", "must be >= 0");
+    if (p.scaling) {
+      if (auto ok = scaling::validate(*p.scaling, w + ".scaling"); !ok) return bad(ok.error().param, ok.error().message);
+    }
     for (size_t j = 0; j < p.replicas.size(); ++j) {
       auto u = http::parse_url(p.replicas[j]);
       if (!u) return bad(w + ".replicas[" + std::to_string(j) + "]", u.error().message);

@@ -4,20 +4,23 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
 #include "fleet/health_checker.h"
 #include "routing/policy.h"
+#include "scaling/config.h"
 
 namespace tidal::gateway {
 
 struct LocalReplicasConfig {
-  uint32_t count = 0;                 // replicas `tidal serve` starts as local processes
+  uint32_t count = 0;                 // replicas `tidal serve` starts as local processes (the initial fleet)
   std::vector<std::string> command;   // empty: this binary's `engine` subcommand
   std::vector<std::string> args;      // extra arguments; "--port N" is appended
-  double ready_timeout_s = 300;       // give up waiting for a replica after this long
+  double ready_timeout_s = 300;       // a replica not ready by then (or ejected that long) is replaced
+  double stop_grace_s = 10;           // SIGTERM, then SIGKILL after this long
 };
 
 struct PoolConfig {
@@ -28,6 +31,11 @@ struct PoolConfig {
   uint32_t max_queue = 10'000;           // requests waiting in the gateway; more get 503
   double queue_timeout_s = 30.0;         // longest wait for a slot before 503 + Retry-After
   LocalReplicasConfig local;
+  // `tidal serve` grows and shrinks the local replicas with this (src/scaling/config.h).
+  // Unset: the recommended policy (scaling::recommended_config()) for `tidal serve`'s
+  // embedded default; a pool with `local.count` and no `scaling` keeps its size but
+  // still replaces replicas that die.
+  std::optional<scaling::ScalingConfig> scaling;
 };
 
 struct GatewayConfig {

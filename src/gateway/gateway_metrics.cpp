@@ -32,7 +32,36 @@ GatewayMetrics::GatewayMetrics() {
   e2e_ = &BuildHistogram().Name("tidal_e2e_seconds").Help("End-to-end request latency per replica.").Register(r);
   upstream_errors_ = &BuildCounter().Name("tidal_upstream_errors_total").Help("Upstream failures by replica and kind.").Register(r);
   internal_errors_ = &BuildCounter().Name("tidal_internal_errors_total").Help("Unexpected failures caught at the top of a coroutine.").Register(r).Add({});
+  replicas_by_state_ = &BuildGauge().Name("tidal_replicas").Help("Replicas the controller manages, by pool and state.").Register(r);
+  desired_replicas_ = &BuildGauge().Name("tidal_desired_replicas").Help("Replicas (ready + starting) the controller wants.").Register(r);
+  scaling_decisions_ = &BuildCounter().Name("tidal_scaling_decisions_total").Help("Scale decisions by pool, direction and the policy that drove them.").Register(r);
   add_request_counters("");  // requests refused before a pool was chosen
+}
+
+void GatewayMetrics::remove_replica(routing::ReplicaId id) {
+  std::lock_guard lock(mu_);
+  auto list = replicas_.load();
+  if (id >= list->size() || !(*list)[id]) return;
+  const auto& m = *(*list)[id];
+  in_flight_->Remove(m.in_flight);
+  ready_->Remove(m.ready);
+  ttft_->Remove(m.ttft);
+  e2e_->Remove(m.e2e);
+  for (auto* c : {m.errors_connect, m.errors_reset, m.errors_timeout, m.errors_status}) upstream_errors_->Remove(c);
+  auto next = std::make_shared<std::vector<std::shared_ptr<ReplicaMetrics>>>(*list);
+  (*next)[id].reset();
+  replicas_.store(std::move(next));
+}
+
+void GatewayMetrics::set_fleet(const std::string& pool, int starting, int ready, int draining, int desired) {
+  replicas_by_state_->Add({{"pool", pool}, {"state", "starting"}}).Set(starting);
+  replicas_by_state_->Add({{"pool", pool}, {"state", "ready"}}).Set(ready);
+  replicas_by_state_->Add({{"pool", pool}, {"state", "draining"}}).Set(draining);
+  desired_replicas_->Add({{"pool", pool}}).Set(desired);
+}
+
+void GatewayMetrics::count_decision(const std::string& pool, std::string_view direction, const std::string& policy) {
+  scaling_decisions_->Add({{"pool", pool}, {"direction", std::string(direction)}, {"policy", policy}}).Increment();
 }
 
 void GatewayMetrics::add_request_counters(const std::string& pool) {
@@ -92,6 +121,11 @@ ReplicaMetrics& GatewayMetrics::replica(routing::ReplicaId id) const {
   auto list = replicas_.load();
   TIDAL_CHECK(id < list->size() && (*list)[id]);
   return *(*list)[id];
+}
+
+ReplicaMetrics* GatewayMetrics::find_replica(routing::ReplicaId id) const {
+  auto list = replicas_.load();
+  return id < list->size() ? (*list)[id].get() : nullptr;
 }
 
 void GatewayMetrics::count_request(const std::string& pool, std::string_view endpoint, unsigned status) {

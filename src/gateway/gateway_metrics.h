@@ -48,6 +48,15 @@ class GatewayMetrics {
   void add_replica(routing::ReplicaId id, const std::string& pool, const std::string& name);
   [[nodiscard]] PoolMetrics& pool(const std::string& pool);
   [[nodiscard]] ReplicaMetrics& replica(routing::ReplicaId id) const;
+  // nullptr once the replica's series were removed.
+  [[nodiscard]] ReplicaMetrics* find_replica(routing::ReplicaId id) const;
+
+  // Drops a removed replica's series (stale series block other autoscalers' scale-down).
+  // REQUIRES: nothing touches the replica's metrics any more.
+  void remove_replica(routing::ReplicaId id);
+  // The controller's view of a pool: replicas by state and the desired count.
+  void set_fleet(const std::string& pool, int starting, int ready, int draining, int desired);
+  void count_decision(const std::string& pool, std::string_view direction, const std::string& policy);
 
   // Counts a finished client request by pool, endpoint and HTTP status.
   void count_request(const std::string& pool, std::string_view endpoint, unsigned status);
@@ -68,6 +77,9 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Histogram>* e2e_;
   prometheus::Family<prometheus::Counter>* upstream_errors_;
   prometheus::Counter* internal_errors_;
+  prometheus::Family<prometheus::Gauge>* replicas_by_state_;
+  prometheus::Family<prometheus::Gauge>* desired_replicas_;
+  prometheus::Family<prometheus::Counter>* scaling_decisions_;
 
   // Request counters for the usual codes, created with the pool so the request path
   // skips prometheus-cpp's label lookup (a mutex and a hash per call).

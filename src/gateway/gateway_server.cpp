@@ -48,9 +48,30 @@ struct LoopContext {
   std::unique_ptr<routing::RoutingPolicy> policy;
 };
 
+// Monotonic load counters of a pool, read by the controller (scaling::LoadWindow).
+struct PoolLoad {
+  std::atomic<uint64_t> arrivals{0}, prompt_tokens{0};
+  std::array<std::atomic<uint64_t>, scaling::LatencyHistogram::kBuckets> ttft_ms{}, e2e_ms{};
+
+  scaling::LoadCounters snapshot() const {
+    scaling::LoadCounters c;
+    c.arrivals = arrivals.load(std::memory_order_relaxed);
+    c.prompt_tokens = prompt_tokens.load(std::memory_order_relaxed);
+    for (int b = 0; b < scaling::LatencyHistogram::kBuckets; ++b) {
+      c.ttft_ms.add_bucket(b, ttft_ms[static_cast<size_t>(b)].load(std::memory_order_relaxed));
+      c.e2e_ms.add_bucket(b, e2e_ms[static_cast<size_t>(b)].load(std::memory_order_relaxed));
+    }
+    return c;
+  }
+  static void observe(std::array<std::atomic<uint64_t>, scaling::LatencyHistogram::kBuckets>& h, double ms) {
+    h[static_cast<size_t>(scaling::LatencyHistogram::bucket_of(ms))].fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
 struct Pool {
   PoolConfig config;
   std::unique_ptr<AdmissionQueue> queue;
+  std::unique_ptr<PoolLoad> load = std::make_unique<PoolLoad>();
 };
 
 }  // namespace
@@ -86,7 +107,7 @@ class Gateway::Impl {
       contexts_.push_back(std::make_unique<LoopContext>(server_.loop(i).get_executor(), std::move(*policy)));
     }
     registry_.on_change([this](const fleet::Replica& r, fleet::ReplicaState, fleet::ReplicaState to) {
-      metrics_.replica(r.id).ready->Set(to == fleet::ReplicaState::kReady ? 1 : 0);
+      if (auto* m = metrics_.find_replica(r.id)) m->ready->Set(to == fleet::ReplicaState::kReady ? 1 : 0);
       if (to == fleet::ReplicaState::kEjected) {
         // Idle connections to it are stale; each loop drops its own.
         for (size_t i = 0; i < server_.loops(); ++i) {
@@ -128,6 +149,40 @@ class Gateway::Impl {
   }
   void stop() { server_.stop(); }
   void join() { server_.join(); }
+
+  scaling::LoadCounters load(const std::string& pool) const {
+    for (const auto& p : pools_) {
+      if (p.config.name == pool) return p.load->snapshot();
+    }
+    return {};
+  }
+  size_t queue_depth(const std::string& pool) const {
+    for (const auto& p : pools_) {
+      if (p.config.name == pool) return p.queue->depth();
+    }
+    return 0;
+  }
+  void retire_replica(ReplicaId id, std::string_view reason) {
+    registry_.set_state(id, fleet::ReplicaState::kGone, reason);
+    std::lock_guard lock(retired_mu_);
+    retired_.push_back({id, SteadyClock::now()});
+  }
+  void record_fleet(const std::string& pool, int starting, int ready, int draining, int desired) {
+    metrics_.set_fleet(pool, starting, ready, draining, desired);
+    // Series of retired replicas go once no request can touch them: idle, and long
+    // enough gone that no routing decision made before still holds it.
+    std::lock_guard lock(retired_mu_);
+    const auto now = SteadyClock::now();
+    std::erase_if(retired_, [&](const std::pair<ReplicaId, SteadyClock::time_point>& r) {
+      if (now - r.second < std::chrono::seconds(2) || registry_.at(r.first).in_flight.load() != 0) return false;
+      metrics_.remove_replica(r.first);
+      return true;
+    });
+  }
+  void count_decision(const std::string& pool, std::string_view direction, const std::string& policy) {
+    metrics_.count_decision(pool, direction, policy);
+  }
+  void set_admin_scaling(std::function<std::string()> json) { admin_scaling_ = std::move(json); }
   uint16_t port() const { return server_.port(); }
   fleet::Registry& registry() { return registry_; }
   const GatewayConfig& config() const { return config_; }
@@ -177,6 +232,12 @@ class Gateway::Impl {
       size_t ready = 0;
       for (const auto& p : pools_) ready += registry_.count(p.config.name, fleet::ReplicaState::kReady);
       co_await ex.respond(json_response(200, R"({"status":"ok","ready_replicas":)" + std::to_string(ready) + "}"));
+    } else if (get && path == "/admin/scaling") {
+      if (!admin_scaling_) {
+        co_await ex.respond(error_response(make_error(ErrorKind::kNotFound, "this gateway runs no controller (use tidal serve)")));
+      } else {
+        co_await ex.respond(json_response(200, admin_scaling_()));
+      }
     } else if (get && path == "/metrics") {
       Response res{bhttp::status::ok, 11};
       res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
@@ -223,6 +284,8 @@ class Gateway::Impl {
       co_return;
     }
     const std::string& pool_name = pool->config.name;
+    pool->load->arrivals.fetch_add(1, std::memory_order_relaxed);
+    pool->load->prompt_tokens.fetch_add(parsed->prompt_tokens, std::memory_order_relaxed);
     routing::RequestInfo info;
     info.model = parsed->model;
     info.session = parsed->user;
@@ -278,8 +341,11 @@ class Gateway::Impl {
       if (out.result == ProxyResult::kClientGone) co_return;
       if (out.status >= 500) slot.m.errors_status->Increment();
       if (out.result == ProxyResult::kDone) {
+        const double e2e_s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
         slot.m.ttft->Observe(to_s(out.ttft));
-        slot.m.e2e->Observe(std::chrono::duration<double>(SteadyClock::now() - t0).count());
+        slot.m.e2e->Observe(e2e_s);
+        PoolLoad::observe(pool->load->ttft_ms, to_ms(out.ttft));
+        PoolLoad::observe(pool->load->e2e_ms, e2e_s * 1000);
         metrics_.count_request(pool_name, name, out.status);
       } else {
         logger("gateway")->warn("stream broken replica={} error={}", replica.name(), out.message);
@@ -301,6 +367,9 @@ class Gateway::Impl {
   http::Server server_;
   fleet::HealthChecker health_;
   std::vector<std::unique_ptr<LoopContext>> contexts_;
+  std::function<std::string()> admin_scaling_;
+  std::mutex retired_mu_;
+  std::vector<std::pair<ReplicaId, SteadyClock::time_point>> retired_;
 };
 
 Result<std::unique_ptr<Gateway>> Gateway::create(GatewayConfig config) {
@@ -329,6 +398,16 @@ void Gateway::start() { impl_->start(); }
 void Gateway::stop() { impl_->stop(); }
 void Gateway::join() { impl_->join(); }
 uint16_t Gateway::port() const { return impl_->port(); }
+scaling::LoadCounters Gateway::load(const std::string& pool) const { return impl_->load(pool); }
+size_t Gateway::queue_depth(const std::string& pool) const { return impl_->queue_depth(pool); }
+void Gateway::retire_replica(fleet::ReplicaId id, std::string_view reason) { impl_->retire_replica(id, reason); }
+void Gateway::record_fleet(const std::string& pool, int starting, int ready, int draining, int desired) {
+  impl_->record_fleet(pool, starting, ready, draining, desired);
+}
+void Gateway::count_decision(const std::string& pool, std::string_view direction, const std::string& policy) {
+  impl_->count_decision(pool, direction, policy);
+}
+void Gateway::set_admin_scaling(std::function<std::string()> json) { impl_->set_admin_scaling(std::move(json)); }
 fleet::Registry& Gateway::registry() { return impl_->registry(); }
 const GatewayConfig& Gateway::config() const { return impl_->config(); }
 

@@ -3,12 +3,14 @@
 // before the first byte; active health checks; Prometheus metrics.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "common/error.h"
 #include "fleet/registry.h"
 #include "gateway/config.h"
+#include "scaling/load_window.h"
 
 namespace tidal::gateway {
 
@@ -24,6 +26,19 @@ class Gateway {
   void start();
   void stop();
   void join();
+
+  // For the controller (any thread): the pool's load counters since start, its queue.
+  [[nodiscard]] scaling::LoadCounters load(const std::string& pool) const;
+  [[nodiscard]] size_t queue_depth(const std::string& pool) const;
+  // Takes a replica out of service for good: no new requests, health checks stop, its
+  // metric series are dropped once nothing uses them.
+  void retire_replica(fleet::ReplicaId id, std::string_view reason);
+  // The controller's view of a pool, exported as tidal_replicas / tidal_desired_replicas;
+  // `direction` (up | down) counts a decision in tidal_scaling_decisions_total.
+  void record_fleet(const std::string& pool, int starting, int ready, int draining, int desired);
+  void count_decision(const std::string& pool, std::string_view direction, const std::string& policy);
+  // GET /admin/scaling answers with what `json` returns (application/json). Set before start().
+  void set_admin_scaling(std::function<std::string()> json);
 
   [[nodiscard]] uint16_t port() const;
   [[nodiscard]] fleet::Registry& registry();

@@ -5,7 +5,9 @@
 namespace tidal::scaling {
 
 Result<std::unique_ptr<Autoscaler>> Autoscaler::create(const ScalingConfig& config) {
-  if (auto ok = validate(config, "scaling"); !ok) return ok.error();
+  if (auto ok = validate(config, "scaling"); !ok) {
+    return make_error(ErrorKind::kInvalidRequest, ok.error().param + ": " + ok.error().message, ok.error().param);
+  }
   std::vector<std::unique_ptr<ScalingPolicy>> policies;
   for (const auto& name : config.policies) {
     auto p = make_scaling_policy(name, config);

@@ -43,7 +43,13 @@ int Behavior::scale_down_limit(double now_s, int current) const {
 }
 
 Normalized Behavior::normalize(double now_s, int current, int recommended) {
-  // 1. Stabilization over the remembered recommendations.
+  // 1. Stabilization over the remembered recommendations. A fresh autoscaler remembers
+  // the current size for a scale-down window (maybeInitScaleDownStabilizationWindow), so
+  // it does not shrink a fleet it has just been handed.
+  if (!initialized_) {
+    initialized_ = true;
+    recommendations_.push_back({now_s, current});
+  }
   const double up_cutoff = now_s - up_window_s_;
   const double down_cutoff = now_s - down_window_s_;
   int up = recommended, down = recommended;

@@ -46,6 +46,7 @@ class Behavior {
   BehaviorConfig config_;
   int min_, max_;
   double up_window_s_, down_window_s_;
+  bool initialized_ = false;
   std::deque<Stamped> recommendations_;
   std::deque<Stamped> up_events_, down_events_;  // replicas added / removed
 };

@@ -153,6 +153,18 @@ bool ScalingConfig::has(std::string_view policy) const {
   return std::find(policies.begin(), policies.end(), policy) != policies.end();
 }
 
+ScalingConfig recommended_config() {
+  ScalingConfig c;
+  c.policies = {"hpa"};
+  c.min_replicas = 1;
+  c.max_replicas = 8;
+  c.interval_s = 1;
+  c.metrics = {{MetricSource::kExternal, "concurrency", TargetType::kAverageValue, 16},
+               {MetricSource::kObject, "ttft_p95", TargetType::kValue, 2000}};
+  c.behavior.scale_down.stabilization_window_s = 60;
+  return c;
+}
+
 void read_scaling(const YAML::Node& n, const std::string& where, ScalingConfig& c) {
   check_keys(n, where,
              {"policy", "minReplicas", "maxReplicas", "replicas", "interval_s", "tolerance", "window_s", "metrics",
@@ -201,8 +213,7 @@ void read_scaling(const YAML::Node& n, const std::string& where, ScalingConfig& 
 
 Result<bool> validate(const ScalingConfig& c, const std::string& where) {
   auto bad = [&](const std::string& key, const std::string& why) -> Result<bool> {
-    const std::string k = join_key(where, key);
-    return make_error(ErrorKind::kInvalidRequest, k + ": " + why, k);
+    return make_error(ErrorKind::kInvalidRequest, why, join_key(where, key));
   };
   if (c.policies.empty()) return bad("policy", "names no policy");
   for (const auto& p : c.policies) {

@@ -102,10 +102,16 @@ struct ScalingConfig {
   [[nodiscard]] bool has(std::string_view policy) const;
 };
 
+// tidal's recommended policy for `tidal serve`: the HPA algorithm on two signals,
+// concurrency (in flight + queued) at 16 per replica and P95 TTFT at 2 s, grown at once
+// (+100% or +4 per 15 s), shrunk after 60 s of lower recommendations, 1..8 replicas,
+// a 1 s tick. examples/serve/autoscale.yaml spells it out.
+[[nodiscard]] ScalingConfig recommended_config();
+
 // Reads a `scaling:` mapping (`where` prefixes key names in errors, e.g.
 // "pools[0].scaling"); throws config::KeyError on unknown keys or wrong types.
 void read_scaling(const YAML::Node& node, const std::string& where, ScalingConfig& out);
-// Cross-field checks; the error names the key.
+// Cross-field checks; the error's param is the dotted key, its message the reason.
 [[nodiscard]] Result<bool> validate(const ScalingConfig& c, const std::string& where);
 
 [[nodiscard]] bool is_pool_metric(std::string_view name);

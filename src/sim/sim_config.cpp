@@ -85,9 +85,7 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
   if (c.scaling.min_replicas < 0 || c.scaling.max_replicas < std::max(1, c.scaling.min_replicas)) {
     return bad("fleet", "needs 0 <= min <= max, max >= 1");
   }
-  if (auto ok = scaling::validate(c.scaling, "scaling"); !ok) {
-    return make_error(ErrorKind::kInvalidRequest, origin + ": " + ok.error().message, ok.error().param);
-  }
+  if (auto ok = scaling::validate(c.scaling, "scaling"); !ok) return bad(ok.error().param, ok.error().message);
   if (c.instance.spot_fraction < 0 || c.instance.spot_fraction > 1) return bad("instance.spot_fraction", "must be in [0, 1]");
   if (c.instance.spot_preemptions_per_hour < 0) return bad("instance.spot_preemptions_per_hour", "must be >= 0");
   if (c.instance.spot_notice_s < 0) return bad("instance.spot_notice_s", "must be >= 0");

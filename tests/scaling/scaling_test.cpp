@@ -90,8 +90,10 @@ TEST(HpaGoldenTest, ExternalAndObjectMetrics) {
   s.ttft_p95_ms = 3000;  // Value target: ratio x ready replicas
   const MetricSpec ttft{MetricSource::kObject, "ttft_p95", TargetType::kValue, 1000};
   EXPECT_EQ(hpa_replicas_for_metric(ttft, s, 0.1), 9);
-  s.ttft_p95_ms = 0;  // no first token in the window: no value
+  s.ttft_p95_ms = 0;  // no first token in the window while requests run: no value
   EXPECT_FALSE(hpa_replicas_for_metric(ttft, s, 0.1));
+  s.in_flight = 0;  // ... and idle: nothing is slow
+  EXPECT_EQ(hpa_replicas_for_metric(ttft, s, 0.1), 0);
 }
 
 TEST(HpaPolicyTest, TakesTheMaxAndNeverShrinksOnAMissingMetric) {
@@ -122,10 +124,10 @@ TEST(BehaviorTest, DefaultScaleUpIsMaxOfDoubleAndFourPodsPer15s) {
 
 TEST(BehaviorTest, ScaleDownStabilizationKeepsTheHighestRecentRecommendation) {
   Behavior b(BehaviorConfig{}, 1, 100);  // 300 s window
-  EXPECT_EQ(b.normalize(0, 5, 5).replicas, 5);
+  EXPECT_EQ(b.normalize(0, 5, 1).replicas, 5) << "a fresh autoscaler does not shrink the fleet it was handed";
   EXPECT_EQ(b.normalize(10, 5, 2).replicas, 5);
   EXPECT_EQ(b.normalize(200, 5, 3).replicas, 5);
-  EXPECT_EQ(b.normalize(301, 5, 2).replicas, 3) << "the 5 at t=0 left the window; 3 at t=200 is the highest";
+  EXPECT_EQ(b.normalize(301, 5, 2).replicas, 3) << "the 5s at t=0 left the window; 3 at t=200 is the highest";
   EXPECT_EQ(b.normalize(501, 5, 2).replicas, 2);
 }
 

@@ -63,8 +63,11 @@ std::optional<double> pool_metric(std::string_view name, const Signals& s) {
   if (name == "concurrency") return s.in_flight + s.queue_depth;
   if (name == "requests_per_second") return s.rps;
   if (name == "tokens_per_second") return s.prompt_tokens_per_s + s.output_tokens_per_s;
-  if (name == "ttft_p95") return s.ttft_p95_ms > 0 ? std::optional<double>(s.ttft_p95_ms) : std::nullopt;
-  if (name == "e2e_p95") return s.e2e_p95_ms > 0 ? std::optional<double>(s.e2e_p95_ms) : std::nullopt;
+  // A latency with no sample in the window: zero when the pool is idle (nothing to be
+  // slow), missing when requests are waiting or running (no evidence either way).
+  const bool idle = s.in_flight + s.queue_depth == 0;
+  if (name == "ttft_p95") return s.ttft_p95_ms > 0 || idle ? std::optional<double>(s.ttft_p95_ms) : std::nullopt;
+  if (name == "e2e_p95") return s.e2e_p95_ms > 0 || idle ? std::optional<double>(s.e2e_p95_ms) : std::nullopt;
   return std::nullopt;
 }
 

@@ -1,0 +1,156 @@
+#include "scaling/io/controller.h"
+
+#include <signal.h>
+
+#include <algorithm>
+
+#include "common/log.h"
+
+namespace tidal::scaling {
+
+Result<uint32_t> LocalActuator::start() {
+  auto proc = procs_.spawn(cmd_.command, cmd_.args);
+  if (!proc) return proc.error();
+  auto id = hooks_.add(proc->url);
+  if (!id) {
+    procs_.terminate(proc->pid, std::chrono::milliseconds(0));
+    return id.error();
+  }
+  by_id_[*id] = Proc{proc->pid, proc->url};
+  return *id;
+}
+
+void LocalActuator::drain(uint32_t id) { hooks_.drain(id); }
+
+void LocalActuator::stop(uint32_t id) {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return;
+  hooks_.retire(id, "stopped by the controller");
+  procs_.terminate(it->second.pid, std::chrono::milliseconds(static_cast<int64_t>(cmd_.stop_grace_s * 1000)));
+  by_id_.erase(it);
+}
+
+std::vector<uint32_t> LocalActuator::reap() {
+  std::vector<uint32_t> crashed;
+  for (const auto& e : procs_.reap()) {
+    if (e.expected) continue;
+    for (auto it = by_id_.begin(); it != by_id_.end(); ++it) {
+      if (it->second.pid != e.pid) continue;
+      crashed.push_back(it->first);
+      hooks_.retire(it->first, "process exited with code " + std::to_string(e.code));
+      by_id_.erase(it);
+      break;
+    }
+  }
+  return crashed;
+}
+
+std::string LocalActuator::url_of(uint32_t id) const {
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? std::string() : it->second.url;
+}
+
+Controller::Controller(std::string pool, ScalingConfig config, PoolHooks hooks, fleet::LocalReplicas& procs,
+                       LocalCommand cmd)
+    : pool_(std::move(pool)), hooks_(std::move(hooks)), actuator_(procs, std::move(cmd), hooks_),
+      config_(std::move(config)), window_(config_.window_s) {}
+
+Controller::~Controller() { stop(); }
+
+double Controller::now_s() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+}
+
+Result<bool> Controller::start(int initial) {
+  auto autoscaler = Autoscaler::create(config_);
+  if (!autoscaler) return autoscaler.error();
+  {
+    std::lock_guard lock(mu_);
+    loop_ = std::make_unique<ControlLoop>(std::move(*autoscaler), actuator_);
+    const int n = std::clamp(initial, config_.min_replicas, config_.max_replicas);
+    for (int i = 0; i < n; ++i) {
+      auto id = actuator_.start();
+      if (!id) return id.error();
+      loop_->adopt(*id, now_s(), Phase::kStarting);
+    }
+    logger("scaling")->info("controller started pool={} policy={} min={} max={} initial={} interval_s={}", pool_,
+                            loop_->autoscaler().policy_names(), config_.min_replicas, config_.max_replicas, n,
+                            config_.interval_s);
+  }
+  thread_ = std::thread([this] { run(); });
+  return true;
+}
+
+void Controller::stop() {
+  {
+    std::lock_guard lock(run_mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Controller::run() {
+  const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(config_.interval_s));
+  auto next = std::chrono::steady_clock::now() + period;
+  std::unique_lock lock(run_mu_);
+  while (!cv_.wait_until(lock, next, [this] { return stopping_; })) {
+    lock.unlock();
+    try {
+      tick(now_s());
+    } catch (const std::exception& e) {
+      logger("scaling")->error("controller tick failed pool={} error={}", pool_, e.what());
+    }
+    lock.lock();
+    next += period;
+    const auto now = std::chrono::steady_clock::now();
+    if (next < now) next = now + period;  // missed ticks are skipped, not replayed
+  }
+}
+
+void Controller::tick(double now) {
+  std::lock_guard lock(mu_);
+  auto log = logger("scaling");
+  for (uint32_t id : actuator_.reap()) {
+    log->warn("replica exited unexpectedly pool={} replica={}: it will be replaced", pool_, id);
+    loop_->on_gone(id, now);
+  }
+  Signals s;
+  s.now_s = now;
+  s.queue_depth = hooks_.queue_depth();
+  int ready = 0;
+  for (const auto& r : hooks_.replicas()) {
+    const Member* m = loop_->ledger().find(r.id);
+    if (!m) continue;  // static replicas from the config are not the controller's
+    if (r.state == fleet::ReplicaState::kReady && m->phase == Phase::kStarting) loop_->on_ready(r.id, now);
+    if (r.state == fleet::ReplicaState::kEjected && m->phase == Phase::kReady) loop_->on_unready(r.id, now);
+    loop_->on_load(r.id, r.in_flight);
+    if (r.state == fleet::ReplicaState::kReady) {
+      s.in_flight += r.in_flight;
+      ++ready;
+    }
+    ReplicaSample sample;
+    sample.id = r.id;
+    sample.in_flight = r.in_flight;
+    s.replicas.push_back(sample);
+  }
+  const double cap = hooks_.max_in_flight_per_replica ? hooks_.max_in_flight_per_replica : 256;
+  s.utilization = ready > 0 ? s.in_flight / (ready * cap) : 1.0;
+  window_.observe(now, hooks_.load(), s);
+  TickReport r = loop_->tick(s);
+  loop_->fill_fleet(s);
+  last_signals_ = s;
+  const Decision& d = r.decision;
+  for (const auto& note : r.notes) log->warn("controller pool={} {}", pool_, note);
+  if (d.desired != d.current) {
+    log->info(
+        "scale pool={} from={} to={} policy={} reason=\"{}\" ready={} starting={} draining={} queue={} in_flight={} "
+        "rps={:.1f} ttft_p95_ms={:.0f}",
+        pool_, d.current, d.desired, d.policy, d.reason, d.ready, d.starting, d.draining, d.queue_depth, d.in_flight,
+        d.rps, d.ttft_p95_ms);
+  }
+  if (hooks_.on_tick) hooks_.on_tick(r, s);
+}
+
+}  // namespace tidal::scaling

@@ -1,0 +1,112 @@
+// The controller of one pool on the real clock: a thread that ticks the shared
+// scaling::ControlLoop every `interval_s`, fed by the gateway's signals and acting on
+// local engine processes (LocalActuator). The gateway is reached through PoolHooks,
+// so this library does not depend on it.
+//
+//   Controller c("default", config, hooks, processes, {"tidal", "engine"}, {});
+//   c.start(initial);   // spawns the initial fleet, then ticks
+//   ...
+//   c.stop();           // stops ticking (the processes are stopped by their owner)
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/error.h"
+#include "fleet/local_replicas.h"
+#include "fleet/registry.h"
+#include "scaling/control_loop.h"
+#include "scaling/load_window.h"
+
+namespace tidal::scaling {
+
+struct ReplicaStatus {
+  uint32_t id = 0;
+  fleet::ReplicaState state = fleet::ReplicaState::kStarting;
+  double in_flight = 0;
+};
+
+// What the controller needs from the data plane (the gateway in `tidal serve`).
+struct PoolHooks {
+  std::function<LoadCounters()> load;                            // monotonic counters
+  std::function<double()> queue_depth;
+  std::function<std::vector<ReplicaStatus>()> replicas;          // of this pool
+  std::function<Result<uint32_t>(const std::string& url)> add;   // registers a new replica (starting)
+  std::function<void(uint32_t id)> drain;                        // no new requests
+  std::function<void(uint32_t id, std::string_view reason)> retire;  // gone
+  std::function<void(const TickReport&, const Signals&)> on_tick;   // metrics
+  uint32_t max_in_flight_per_replica = 0;
+};
+
+struct LocalCommand {
+  std::vector<std::string> command;  // e.g. {"/usr/bin/tidal", "engine"}; "--port N" is appended
+  std::vector<std::string> args;
+  double stop_grace_s = 10;
+};
+
+// Starts, drains and stops local replicas: the `local` actuator.
+class LocalActuator final : public Actuator {
+ public:
+  LocalActuator(fleet::LocalReplicas& procs, LocalCommand cmd, PoolHooks& hooks)
+      : procs_(procs), cmd_(std::move(cmd)), hooks_(hooks) {}
+  Result<uint32_t> start() override;
+  void drain(uint32_t id) override;
+  void stop(uint32_t id) override;
+  // Replicas whose process exited without being told to (crashed, killed).
+  std::vector<uint32_t> reap();
+  [[nodiscard]] std::string url_of(uint32_t id) const;
+
+ private:
+  struct Proc {
+    pid_t pid;
+    std::string url;
+  };
+  fleet::LocalReplicas& procs_;
+  LocalCommand cmd_;
+  PoolHooks& hooks_;
+  std::unordered_map<uint32_t, Proc> by_id_;
+};
+
+class Controller {
+ public:
+  Controller(std::string pool, ScalingConfig config, PoolHooks hooks, fleet::LocalReplicas& procs, LocalCommand cmd);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  // Spawns `initial` replicas and starts ticking. Errors: the autoscaler config, a
+  // replica that cannot be spawned.
+  Result<bool> start(int initial);
+  void stop();
+  // One tick at `now_s` (seconds on the controller's clock). The thread calls it.
+  void tick(double now_s);
+  // GET /admin/scaling: the policy, the fleet, the last decision and recent changes.
+  [[nodiscard]] std::string admin_json() const;
+
+ private:
+  void run();
+  [[nodiscard]] double now_s() const;
+
+  std::string pool_;
+  PoolHooks hooks_;
+  LocalActuator actuator_;
+  std::unique_ptr<ControlLoop> loop_;
+  ScalingConfig config_;
+  LoadWindow window_;
+  Signals last_signals_;
+  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+
+  mutable std::mutex mu_;  // loop_, last_signals_ (tick vs admin_json)
+  std::mutex run_mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace tidal::scaling

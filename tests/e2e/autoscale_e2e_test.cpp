@@ -1,0 +1,130 @@
+// `tidal serve` autoscaling real `tidal engine` processes: it grows under a `tidal
+// bench` load, shrinks after it with no failed request, replaces a killed replica, and
+// leaves no process behind on SIGTERM.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "e2e/support.h"
+
+namespace tidal::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+std::string write_config(uint16_t port) {
+  const std::string path = ::testing::TempDir() + "/autoscale_" + std::to_string(port) + ".yaml";
+  std::ofstream out(path);
+  out << "gateway: {port: " << port << "}\n"
+      << R"(health: {interval_ms: 100}
+pools:
+- name: default
+  local: {count: 1, args: ["--preset=cpu-tiny"], ready_timeout_s: 20, stop_grace_s: 5}
+  scaling:
+    policy: hpa
+    interval_s: 0.5
+    minReplicas: 1
+    maxReplicas: 4
+    metrics:
+    - type: External
+      external: {metric: {name: concurrency}, target: {type: AverageValue, averageValue: 4}}
+    behavior:
+      scaleDown:
+        stabilizationWindowSeconds: 3
+        policies: [{type: Pods, value: 4, periodSeconds: 1}]
+)";
+  return path;
+}
+
+struct Fleet {
+  int ready = -1, starting = -1, draining = -1;
+  std::set<std::string> urls;
+};
+
+Fleet fleet(uint16_t port) {
+  Fleet f;
+  auto r = call(port, "GET", "/admin/scaling", {}, 1000ms);
+  if (r.status != 200) return f;
+  const json::value doc = json::parse(r.body);
+  const auto& pool = doc.at("pools").at(0).at("fleet");
+  f.ready = static_cast<int>(pool.at("ready").as_int64());
+  f.starting = static_cast<int>(pool.at("starting").as_int64());
+  f.draining = static_cast<int>(pool.at("draining").as_int64());
+  for (const auto& m : pool.at("replicas").as_array()) f.urls.insert(std::string(m.at("url").as_string()));
+  return f;
+}
+
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent && state != 'Z') out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+bool alive(pid_t pid) { return ::kill(pid, 0) == 0 && std::filesystem::exists("/proc/" + std::to_string(pid)); }
+
+TEST(ServeAutoscaleE2E, GrowsUnderLoadShrinksAfterReplacesAKilledReplicaAndLeavesNoProcess) {
+  const uint16_t port = free_port();
+  Process serve({"serve", "-c", write_config(port)});
+  ASSERT_TRUE(wait_until([&] { return fleet(port).ready == 1; }, 30s)) << serve.log();
+
+  // Load: 16 concurrent streams against a target of 4 per replica.
+  const std::string report = ::testing::TempDir() + "/autoscale_bench_" + std::to_string(port) + ".json";
+  Process bench({"bench", "--url", url(port), "--concurrency", "16", "--duration", "8", "--stream", "--output-tokens",
+                 "64", "--json", report});
+  EXPECT_TRUE(wait_until([&] { return fleet(port).ready >= 3; }, 20s)) << serve.log();
+  ASSERT_EQ(bench.wait(60s), 0) << bench.log();
+  {
+    std::ifstream in(report);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const auto r = json::parse(ss.str()).as_object();
+    EXPECT_GT(r.at("requests").as_int64(), 20);
+    EXPECT_EQ(r.at("errors").as_int64(), 0) << ss.str();
+  }
+
+  // Idle: back to minReplicas, drained (no replica left draining).
+  ASSERT_TRUE(wait_until([&] { auto f = fleet(port); return f.ready == 1 && f.starting == 0 && f.draining == 0; }, 30s))
+      << serve.log();
+  const std::string metrics = call(port, "GET", "/metrics").body;
+  EXPECT_GE(metric_sum(metrics, "tidal_scaling_decisions_total", "direction=\"up\""), 1);
+  EXPECT_GE(metric_sum(metrics, "tidal_scaling_decisions_total", "direction=\"down\""), 1);
+  EXPECT_EQ(metric(metrics, "tidal_replicas{pool=\"default\",state=\"ready\"}"), 1);
+  EXPECT_EQ(metric(metrics, "tidal_desired_replicas{pool=\"default\"}"), 1);
+  ASSERT_EQ(call(port, "POST", "/v1/chat/completions", chat_body("still there?", 3)).status, 200u);
+
+  // A replica killed from outside is replaced.
+  auto engines = children_of(serve.pid());
+  ASSERT_EQ(engines.size(), 1u) << "only the remaining replica runs: " << serve.log();
+  const std::set<std::string> before = fleet(port).urls;
+  ASSERT_EQ(::kill(engines[0], SIGKILL), 0);
+  EXPECT_TRUE(wait_until([&] { auto f = fleet(port); return f.ready == 1 && f.urls != before; }, 30s)) << serve.log();
+  EXPECT_EQ(call(port, "POST", "/v1/chat/completions", chat_body("and now?", 3)).status, 200u);
+
+  // SIGTERM: serve exits cleanly and no engine survives it.
+  engines = children_of(serve.pid());
+  ASSERT_FALSE(engines.empty());
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(30s), 0) << serve.log();
+  for (pid_t pid : engines) EXPECT_TRUE(wait_until([&] { return !alive(pid); }, 10s)) << "engine " << pid << " survived";
+}
+
+}  // namespace
+}  // namespace tidal::e2e
