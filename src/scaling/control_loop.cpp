@@ -1,6 +1,7 @@
 #include "scaling/control_loop.h"
 
 #include <algorithm>
+#include <unordered_set>
 #include <fmt/format.h>
 
 namespace tidal::scaling {
@@ -28,18 +29,18 @@ void ControlLoop::fill_fleet(Signals& s) const {
   s.starting = ledger_.count(Phase::kStarting);
   s.draining = ledger_.count(Phase::kDraining);
   std::vector<ReplicaSample> kept;
-  kept.reserve(s.replicas.size());
+  kept.reserve(ledger_.members().size());
+  std::unordered_set<uint32_t> sampled;
   for (auto& r : s.replicas) {
     const Member* m = ledger_.find(r.id);
-    if (!m || m->phase == Phase::kDraining) continue;
+    if (!m || m->phase == Phase::kDraining || !sampled.insert(r.id).second) continue;
     r.ready = m->phase == Phase::kReady;
     kept.push_back(std::move(r));
   }
   // Members the caller sent no sample for still count (with no metrics).
   for (const auto& m : ledger_.members()) {
-    if (m.phase == Phase::kDraining) continue;
-    const bool sampled = std::any_of(kept.begin(), kept.end(), [&](const ReplicaSample& r) { return r.id == m.id; });
-    if (!sampled) kept.push_back(ReplicaSample{m.id, m.phase == Phase::kReady, m.in_flight, {}, {}, {}, {}});
+    if (m.phase == Phase::kDraining || sampled.count(m.id)) continue;
+    kept.push_back(ReplicaSample{m.id, m.phase == Phase::kReady, m.in_flight, {}, {}, {}, {}});
   }
   s.replicas = std::move(kept);
 }

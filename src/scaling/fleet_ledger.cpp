@@ -15,21 +15,24 @@ std::string_view to_string(Phase p) {
 }
 
 void FleetLedger::add(uint32_t id, double now_s, Phase phase) {
+  if (find(id)) return;
+  index_[id] = members_.size();
   members_.push_back(Member{id, phase, now_s, now_s, 0, 0});
 }
 
+void FleetLedger::reindex() {
+  index_.clear();
+  for (size_t i = 0; i < members_.size(); ++i) index_[members_[i].id] = i;
+}
+
 Member* FleetLedger::find_mut(uint32_t id) {
-  for (auto& m : members_) {
-    if (m.id == id) return &m;
-  }
-  return nullptr;
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &members_[it->second];
 }
 
 const Member* FleetLedger::find(uint32_t id) const {
-  for (const auto& m : members_) {
-    if (m.id == id) return &m;
-  }
-  return nullptr;
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &members_[it->second];
 }
 
 bool FleetLedger::set_phase(uint32_t id, Phase p, double now_s) {
@@ -38,6 +41,7 @@ bool FleetLedger::set_phase(uint32_t id, Phase p, double now_s) {
   if (m->phase == Phase::kDraining && p != Phase::kGone) return false;  // a drain is not undone
   if (p == Phase::kGone) {
     members_.erase(members_.begin() + (m - members_.data()));
+    reindex();
     return true;
   }
   m->phase = p;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace tidal::scaling {
@@ -53,7 +54,9 @@ class FleetLedger {
 
  private:
   Member* find_mut(uint32_t id);
+  void reindex();
   std::vector<Member> members_;
+  std::unordered_map<uint32_t, size_t> index_;  // id -> position in members_
 };
 
 }  // namespace tidal::scaling

@@ -86,3 +86,37 @@ TEST(ModelsMergeTest, UnionById) {
 
 }  // namespace
 }  // namespace tidal::gateway
+
+namespace tidal::gateway {
+namespace {
+
+TEST(GatewayConfigTest, ExampleAutoscaleConfigReadsAsShipped) {
+  const std::string path = TIDAL_SOURCE_DIR "/examples/serve/autoscale.yaml";
+  auto c = load_config(path);
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_TRUE(c->pools.at(0).scaling);
+  const auto& s = *c->pools[0].scaling;
+  EXPECT_EQ(s.policies, std::vector<std::string>{"hpa"});
+  EXPECT_EQ(s.min_replicas, 1);
+  EXPECT_EQ(s.max_replicas, 8);
+  ASSERT_EQ(s.metrics.size(), 2u);
+  EXPECT_EQ(s.metrics[0].name, "concurrency");
+  EXPECT_EQ(s.behavior.scale_down.stabilization_window_s, 60.0);
+  EXPECT_EQ(c->pools[0].local.count, 2u);
+}
+
+TEST(GatewayConfigTest, RefusesABadScalingSectionWithFileKeyAndReason) {
+  auto bad = parse_config("pools: [{name: a, scaling: {policy: hpa, maxReplicas: 0}}]", "t.yaml", kNoEnv);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "t.yaml: pools[0].scaling.maxReplicas: must be >= max(1, minReplicas)");
+  auto typo = parse_config("pools: [{name: a, scaling: {behavior: {scaleDown: {stabilisationWindowSeconds: 5}}}}]",
+                           "t.yaml", kNoEnv);
+  ASSERT_FALSE(typo);
+  EXPECT_EQ(typo.error().message, "t.yaml: pools[0].scaling.behavior.scaleDown.stabilisationWindowSeconds: is not a known key");
+  auto policy = parse_config("pools: [{name: a, scaling: {policy: [hpa, magic]}}]", "t.yaml", kNoEnv);
+  ASSERT_FALSE(policy);
+  EXPECT_NE(policy.error().message.find("unknown policy 'magic'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tidal::gateway
