@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 CTEST_FLAGS ?= --output-on-failure --timeout 600
 
-.PHONY: setup build serve test test-asan bench clean
+.PHONY: setup build serve test test-asan bench bench-scaling clean
 
 setup:
 	@scripts/setup
@@ -28,6 +28,10 @@ test-asan: setup
 bench: build
 	$(BUILD)/benchmarks/tidal_benchmarks --benchmark_min_time=0.2
 	scripts/bench_gateway $(BUILD)
+
+# Every autoscaler of examples/sim/ on the scenarios and traces: docs/scaling-results.md.
+bench-scaling: build
+	scripts/bench_scaling $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

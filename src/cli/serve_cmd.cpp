@@ -17,11 +17,20 @@ scaling::PoolHooks hooks_for(gateway::Gateway& gw, const gateway::PoolConfig& po
   const std::string name = pool.name;
   h.load = [&gw, name] { return gw.load(name); };
   h.queue_depth = [&gw, name] { return static_cast<double>(gw.queue_depth(name)); };
-  h.replicas = [&gw, name] {
+  // Engine metrics older than three scrape intervals are stale: left out (missing).
+  const auto fresh_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(3 * gw.config().scrape.interval).count();
+  h.replicas = [&gw, name, fresh_ns] {
     std::vector<scaling::ReplicaStatus> out;
+    const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
     for (const fleet::Replica* r : *gw.registry().snapshot()) {
       if (r->pool != name) continue;
-      out.push_back({r->id, r->state.load(), static_cast<double>(r->in_flight.load())});
+      scaling::ReplicaStatus st{r->id, r->state.load(), static_cast<double>(r->in_flight.load()), {}, {}};
+      const int64_t at = r->scraped_at_ns.load();
+      if (at != 0 && now - at <= fresh_ns) {
+        st.kv_usage = r->kv_usage.load();
+        st.engine_waiting = static_cast<double>(r->engine_waiting.load());
+      }
+      out.push_back(st);
     }
     return out;
   };

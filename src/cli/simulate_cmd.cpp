@@ -13,7 +13,7 @@ Action add_simulate_command(CLI::App& app) {
   struct Opts {
     sim::ScenarioParams scenario;
     std::string input = "lognormal:1000:1", output = "lognormal:200:1";
-    std::string trace, config, json_path, html_path;
+    std::string trace, config, json_path, html_path, markdown_path;
     std::vector<std::string> compare;
     double trace_time_scale = 1, rate_scale = 1;
     uint64_t seed = 1;
@@ -48,6 +48,7 @@ Action add_simulate_command(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "Random seed")->capture_default_str();
   cmd->add_option("--json", o->json_path, "Write the report as JSON");
   cmd->add_option("--html", o->html_path, "Write a self-contained HTML report with charts");
+  cmd->add_option("--markdown", o->markdown_path, "Write a Markdown table (one row per policy)");
 
   return [o] {
     auto fail = [](const std::string& m) {
@@ -92,6 +93,11 @@ Action add_simulate_command(CLI::App& app) {
       std::ofstream f(o->json_path);
       if (!f) return fail("cannot write " + o->json_path);
       f << (runs.size() == 1 ? sim::to_json(runs.front()) : sim::to_json(runs)) << "\n";
+    }
+    if (!o->markdown_path.empty()) {
+      std::ofstream f(o->markdown_path);
+      if (!f) return fail("cannot write " + o->markdown_path);
+      f << sim::to_markdown(runs);
     }
     if (!o->html_path.empty()) {
       std::ofstream f(o->html_path);

@@ -30,8 +30,12 @@ struct Replica {
   uint32_t max_in_flight = 0;  // 0 = unlimited
   std::atomic<uint32_t> in_flight{0};
   std::atomic<ReplicaState> state{ReplicaState::kStarting};
+  // From the engine's /metrics (EngineScraper); scraped_at_ns is 0 until a scrape
+  // succeeded (steady_clock nanoseconds), so readers can tell fresh from stale.
   std::atomic<uint32_t> engine_waiting{0};
+  std::atomic<uint32_t> engine_running{0};
   std::atomic<double> kv_usage{0.0};
+  std::atomic<int64_t> scraped_at_ns{0};
 
   [[nodiscard]] std::string name() const { return url.authority(); }
 };

@@ -88,7 +88,7 @@ void apply_env(YAML::Node& root, char** env) {
 GatewayConfig decode(const YAML::Node& root) {
   GatewayConfig c;
   if (root.IsNull()) return c;
-  check_keys(root, "", {"gateway", "routing", "health", "pools"});
+  check_keys(root, "", {"gateway", "routing", "health", "scrape", "pools"});
   if (auto g = root["gateway"]) {
     check_keys(g, "gateway", {"host", "port", "threads", "max_body_bytes", "connect_timeout_ms", "request_timeout_s",
                               "upstream_idle_timeout_s", "client_idle_timeout_s", "max_attempts"});
@@ -106,6 +106,16 @@ GatewayConfig decode(const YAML::Node& root) {
     check_keys(r, "routing", {"policy", "choices"});
     read(r, "routing", "policy", c.routing.policy);
     read(r, "routing", "choices", c.routing.choices);
+  }
+  if (auto m = root["scrape"]) {
+    check_keys(m, "scrape", {"interval_ms", "timeout_ms", "path"});
+    uint32_t interval = static_cast<uint32_t>(c.scrape.interval.count());
+    uint32_t timeout = static_cast<uint32_t>(c.scrape.timeout.count());
+    read(m, "scrape", "interval_ms", interval);
+    read(m, "scrape", "timeout_ms", timeout);
+    c.scrape.interval = std::chrono::milliseconds(interval);
+    c.scrape.timeout = std::chrono::milliseconds(timeout);
+    read(m, "scrape", "path", c.scrape.path);
   }
   if (auto h = root["health"]) {
     check_keys(h, "health", {"interval_ms", "timeout_ms", "unhealthy_threshold", "healthy_threshold", "path"});
@@ -165,6 +175,7 @@ Result<bool> validate(const GatewayConfig& c) {
   if (c.health.unhealthy_threshold < 1) return bad("health.unhealthy_threshold", "must be >= 1");
   if (c.health.healthy_threshold < 1) return bad("health.healthy_threshold", "must be >= 1");
   if (c.health.interval.count() < 10) return bad("health.interval_ms", "must be >= 10");
+  if (c.scrape.interval.count() != 0 && c.scrape.interval.count() < 10) return bad("scrape.interval_ms", "must be 0 (off) or >= 10");
   if (c.routing.choices < 1) return bad("routing.choices", "must be >= 1");
   if (c.routing.policy != "least_outstanding") return bad("routing.policy", "unknown policy '" + c.routing.policy + "' (known: least_outstanding)");
   std::set<std::string> names;
@@ -177,6 +188,9 @@ Result<bool> validate(const GatewayConfig& c) {
     if (p.local.ready_timeout_s <= 0) return bad(w + ".local.ready_timeout_s", "must be > 0");
     if (p.local.stop_grace_s < 0) return bad(w + ".local.stop_grace_s", "must be >= 0");
     if (p.scaling) {
+      for (const auto& name : p.scaling->policies) {
+        if (scaling::is_simulator_policy(name)) return bad(w + ".scaling.policy", "'" + name + "' exists only in tidal simulate");
+      }
       if (auto ok = scaling::validate(*p.scaling, w + ".scaling"); !ok) return bad(ok.error().param, ok.error().message);
     }
     for (size_t j = 0; j < p.replicas.size(); ++j) {

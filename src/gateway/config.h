@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "fleet/engine_scraper.h"
 #include "fleet/health_checker.h"
 #include "routing/policy.h"
 #include "scaling/config.h"
@@ -50,6 +51,7 @@ struct GatewayConfig {
   uint32_t max_attempts = 3;             // tries per request across replicas (before the first byte)
   routing::RoutingConfig routing;
   fleet::HealthCheckConfig health;
+  fleet::ScrapeConfig scrape;            // engine /metrics (vLLM or llama.cpp) per replica
   std::vector<PoolConfig> pools;
 };
 

@@ -94,7 +94,8 @@ class Gateway::Impl {
                                                    std::string(msg), "",
                                                    s == bhttp::status::payload_too_large ? "request_too_large" : ""));
                 }),
-        health_(registry_, config_.health) {
+        health_(registry_, config_.health),
+        scraper_(registry_, config_.scrape) {
     if (config_.pools.empty()) config_.pools.push_back(PoolConfig{});
     for (const auto& pc : config_.pools) {
       auto& pm = metrics_.add_pool(pc.name);
@@ -138,6 +139,7 @@ class Gateway::Impl {
     const ReplicaId id = registry_.add(pool, *url, *ep, limit, fleet::ReplicaState::kStarting);
     metrics_.add_replica(id, pool, url->authority());
     health_.watch(id, server_.loop(0).get_executor());
+    scraper_.watch(id, server_.loop(0).get_executor());
     logger("gateway")->info("replica added pool={} replica={}", pool, url->authority());
     return id;
   }
@@ -366,6 +368,7 @@ class Gateway::Impl {
   std::vector<Pool> pools_;
   http::Server server_;
   fleet::HealthChecker health_;
+  fleet::EngineScraper scraper_;
   std::vector<std::unique_ptr<LoopContext>> contexts_;
   std::function<std::string()> admin_scaling_;
   std::mutex retired_mu_;

@@ -4,8 +4,13 @@
 
 namespace tidal::scaling {
 
-Result<std::unique_ptr<Autoscaler>> Autoscaler::create(const ScalingConfig& config) {
-  if (auto ok = validate(config, "scaling"); !ok) {
+Result<std::unique_ptr<Autoscaler>> Autoscaler::create(const ScalingConfig& config) { return create(config, {}); }
+
+Result<std::unique_ptr<Autoscaler>> Autoscaler::create(const ScalingConfig& config,
+                                                       std::vector<std::unique_ptr<ScalingPolicy>> extra) {
+  ScalingConfig named = config;
+  if (!extra.empty() && named.policies.empty()) named.policies = {"static"};  // validated, then dropped
+  if (auto ok = validate(named, "scaling"); !ok) {
     return make_error(ErrorKind::kInvalidRequest, ok.error().param + ": " + ok.error().message, ok.error().param);
   }
   std::vector<std::unique_ptr<ScalingPolicy>> policies;
@@ -14,6 +19,7 @@ Result<std::unique_ptr<Autoscaler>> Autoscaler::create(const ScalingConfig& conf
     if (!p) return p.error();
     policies.push_back(std::move(*p));
   }
+  for (auto& p : extra) policies.push_back(std::move(p));
   return std::unique_ptr<Autoscaler>(new Autoscaler(config, std::move(policies)));
 }
 

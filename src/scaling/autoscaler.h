@@ -42,6 +42,9 @@ struct Decision {
 class Autoscaler {
  public:
   static Result<std::unique_ptr<Autoscaler>> create(const ScalingConfig& config);
+  // With policies built by the caller (the simulator's oracle), after the named ones.
+  static Result<std::unique_ptr<Autoscaler>> create(const ScalingConfig& config,
+                                                    std::vector<std::unique_ptr<ScalingPolicy>> extra);
 
   [[nodiscard]] Decision decide(const Signals& s);
   // A decision was carried out (the change counts against behavior's rate policies).

@@ -142,6 +142,10 @@ void read_rules(const YAML::Node& n, const std::string& where, ScalingRules& r) 
 
 }  // namespace
 
+bool is_simulator_policy(std::string_view name) {
+  return name == "static_peak" || name == "static_mean" || name == "oracle";
+}
+
 bool is_pool_metric(std::string_view name) {
   return std::find(std::begin(kPoolMetrics), std::end(kPoolMetrics), name) != std::end(kPoolMetrics);
 }
@@ -159,9 +163,10 @@ ScalingConfig recommended_config() {
   c.min_replicas = 1;
   c.max_replicas = 8;
   c.interval_s = 1;
-  c.metrics = {{MetricSource::kExternal, "concurrency", TargetType::kAverageValue, 16},
-               {MetricSource::kObject, "ttft_p95", TargetType::kValue, 2000}};
-  c.behavior.scale_down.stabilization_window_s = 60;
+  c.metrics = {{MetricSource::kExternal, "concurrency", TargetType::kAverageValue, 24},
+               {MetricSource::kObject, "ttft_p95", TargetType::kValue, 1500}};
+  c.behavior.scale_up = {0.0, ScalingRules::Select::kMax, {{true, 100, 5}, {false, 4, 5}}};
+  c.behavior.scale_down = {60.0, ScalingRules::Select::kMax, {{true, 50, 30}}};
   return c;
 }
 
@@ -217,8 +222,9 @@ Result<bool> validate(const ScalingConfig& c, const std::string& where) {
   };
   if (c.policies.empty()) return bad("policy", "names no policy");
   for (const auto& p : c.policies) {
-    if (p != "static" && p != "threshold" && p != "hpa" && p != "kpa" && p != "static_peak" && p != "static_mean") {
-      return bad("policy", "unknown policy '" + p + "' (known: static, threshold, hpa, kpa)");
+    if (p != "static" && p != "threshold" && p != "hpa" && p != "kpa" && !is_simulator_policy(p)) {
+      return bad("policy", "unknown policy '" + p + "' (known: static, threshold, hpa, kpa; tidal simulate adds "
+                           "static_peak, static_mean, oracle)");
     }
   }
   if (c.min_replicas < 0) return bad("minReplicas", "must be >= 0");

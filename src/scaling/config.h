@@ -102,10 +102,11 @@ struct ScalingConfig {
   [[nodiscard]] bool has(std::string_view policy) const;
 };
 
-// tidal's recommended policy for `tidal serve`: the HPA algorithm on two signals,
-// concurrency (in flight + queued) at 16 per replica and P95 TTFT at 2 s, grown at once
-// (+100% or +4 per 15 s), shrunk after 60 s of lower recommendations, 1..8 replicas,
-// a 1 s tick. examples/serve/autoscale.yaml spells it out.
+// tidal's recommended policy: the HPA algorithm on two signals, concurrency (in flight
+// + queued) at 24 per replica and P95 TTFT at 1.5 s (under a 2 s SLO), grown at once
+// (+100% or +4 per 5 s), shrunk by at most half per 30 s after 60 s of lower
+// recommendations, 1..8 replicas, a 1 s tick. examples/serve/autoscale.yaml and
+// examples/sim/tidal.yaml spell it out; docs/scaling-results.md compares it.
 [[nodiscard]] ScalingConfig recommended_config();
 
 // Reads a `scaling:` mapping (`where` prefixes key names in errors, e.g.
@@ -115,6 +116,8 @@ void read_scaling(const YAML::Node& node, const std::string& where, ScalingConfi
 [[nodiscard]] Result<bool> validate(const ScalingConfig& c, const std::string& where);
 
 [[nodiscard]] bool is_pool_metric(std::string_view name);
+// Policies that need the simulator's knowledge of the workload (static_peak, static_mean, oracle).
+[[nodiscard]] bool is_simulator_policy(std::string_view name);
 [[nodiscard]] bool is_replica_metric(std::string_view name);
 
 }  // namespace tidal::scaling

@@ -50,7 +50,7 @@ json::object object_of(const SimResult& r) {
       {"invalid_by_kind", std::move(invalid)},
       {"ttft_ms", pct(r.ttft_ms)},
       {"e2e_ms", pct(r.e2e_ms)},
-      {"slo", json::object{{"ttft_ms", r.slo_ttft_ms}, {"e2e_ms", r.slo_e2e_ms}}},
+      {"slo", json::object{{"ttft_ms", r.slo_ttft_ms}, {"e2e_ms", r.slo_e2e_ms}, {"tpot_ms", r.slo_tpot_ms}}},
       {"slo_attainment", total > 0 ? static_cast<double>(r.slo_met) / total : 0.0},
       {"cost_usd", r.cost_usd},
       {"instance_hours", r.instance_hours},
@@ -59,6 +59,7 @@ json::object object_of(const SimResult& r) {
       {"scale_up_latency_s", maybe(r.scale_up_latency_s)},
       {"scale_down_latency_s", maybe(r.scale_down_latency_s)},
       {"scaling_events", r.scaling_events.size()},
+      {"reversals_per_hour", r.reversals_per_hour},
       {"scaling_event_log", std::move(events)},
       {"max_replicas", r.max_replicas},
       {"mean_replicas", r.mean_replicas},
@@ -110,9 +111,28 @@ std::string to_table(const std::vector<SimResult>& runs) {
   row("scale-up latency s", [&](const SimResult& r) { return num(r.scale_up_latency_s, 0); });
   row("scale-down latency s", [&](const SimResult& r) { return num(r.scale_down_latency_s, 0); });
   row("scaling events", [](const SimResult& r) { return std::to_string(r.scaling_events.size()); });
+  row("reversals / hour", [&](const SimResult& r) { return num(r.reversals_per_hour, 2); });
   row("spot preemptions", [](const SimResult& r) { return std::to_string(r.spot_preemptions); });
   row("replicas max / mean", [&](const SimResult& r) { return fmt::format("{} / {:.1f}", r.max_replicas, r.mean_replicas); });
   return s;
+}
+
+std::string to_markdown(const std::vector<SimResult>& runs) {
+  if (runs.empty()) return {};
+  auto num = [](double v, int prec) { return v < 0 ? std::string("-") : fmt::format("{:.{}f}", v, prec); };
+  auto pct = [](uint64_t n, uint64_t d) { return d ? 100.0 * static_cast<double>(n) / static_cast<double>(d) : 0.0; };
+  std::string s = fmt::format("### {}\n\n", runs.front().workload);
+  s += "| policy | GPU-hours | cost $ | SLO attainment % | availability % | TTFT p95 ms | E2E p95 ms | "
+       "over-provisioning % | scale-up s | scale-down s | reversals / h | replicas max / mean |\n";
+  s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& r : runs) {
+    s += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {:.1f} |\n", r.policy,
+                     num(r.gpu_hours, 2), num(r.cost_usd, 2), num(pct(r.slo_met, r.valid()), 2),
+                     num(pct(r.completed, r.valid()), 2), num(r.ttft_ms.p95, 0), num(r.e2e_ms.p95, 0),
+                     num(r.overprovisioning_pct, 1), num(r.scale_up_latency_s, 0), num(r.scale_down_latency_s, 0),
+                     num(r.reversals_per_hour, 2), r.max_replicas, r.mean_replicas);
+  }
+  return s + "\n";
 }
 
 }  // namespace tidal::sim

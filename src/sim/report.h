@@ -13,5 +13,7 @@ namespace tidal::sim {
 // {"runs":[...]} for --compare.
 [[nodiscard]] std::string to_json(const std::vector<SimResult>& runs);
 [[nodiscard]] std::string to_table(const std::vector<SimResult>& runs);
+// A Markdown section: the workload as a heading, one table row per policy.
+[[nodiscard]] std::string to_markdown(const std::vector<SimResult>& runs);
 
 }  // namespace tidal::sim

@@ -36,12 +36,13 @@ struct SimResult {
   std::map<std::string, uint64_t> invalid_by_kind;
   [[nodiscard]] uint64_t valid() const { return requests - invalid; }
   stats::Percentiles ttft_ms, e2e_ms;
-  double slo_ttft_ms = 0, slo_e2e_ms = 0;
-  uint64_t slo_met = 0;
+  double slo_ttft_ms = 0, slo_e2e_ms = 0, slo_tpot_ms = 0;
+  uint64_t slo_met = 0;  // completed within the TTFT, TPOT and e2e targets
   double cost_usd = 0, instance_hours = 0, gpu_hours = 0;
   double overprovisioning_pct = 0;
   double scale_up_latency_s = -1, scale_down_latency_s = -1;  // < 0: not applicable or never
   std::vector<ScaleEvent> scaling_events;
+  double reversals_per_hour = 0;  // scale changes whose direction flips the previous one's
   int max_replicas = 0;
   double mean_replicas = 0;
   double capacity_rps_per_replica = 0;

@@ -11,6 +11,7 @@
 #include "engine/model/engine_model.h"
 #include "sim/capacity.h"
 #include "sim/event_queue.h"
+#include "sim/oracle_policy.h"
 #include "scaling/control_loop.h"
 #include "scaling/load_window.h"
 
@@ -94,7 +95,13 @@ class Simulation final : public scaling::Actuator {
   int initial_size() const {
     const auto& sc = c_.scaling;
     const bool fixed = sc.policies.size() == 1 && sc.policies.front() == "static";
-    return std::clamp(fixed ? sc.replicas : c_.initial_replicas, sc.min_replicas, sc.max_replicas);
+    int n = fixed ? sc.replicas : c_.initial_replicas;
+    if (!fixed && n == kInitialAuto) {
+      double peak = 0;
+      for (double t = 0; t < 60; t += 1) peak = std::max(peak, w_.rate_at(t));
+      n = static_cast<int>(std::ceil(peak / capacity_));
+    }
+    return std::clamp(n, sc.min_replicas, sc.max_replicas);
   }
 
   // ---- scaling::Actuator: the controller's hands on the simulated fleet ----
@@ -141,10 +148,15 @@ class Simulation final : public scaling::Actuator {
     return ref;
   }
 
+  // A retired replica keeps only its billing record: its engine model (the KV cache is
+  // megabytes) goes, or a fleet that churns for days holds every replica it ever had.
   void retire(Replica& r) {
     r.state = State::kGone;
     r.end_s = now_;
     ++r.version;
+    r.model.reset();
+    r.step_events.clear();
+    r.step_events.shrink_to_fit();
   }
 
   int count(State s) const {
@@ -412,7 +424,10 @@ class Simulation final : public scaling::Actuator {
     e2e_.add(e2e);
     load_.e2e_ms.add(e2e);
     load_.output_tokens += l.output_tokens;
-    if ((c_.slo_ttft_ms <= 0 || ttft <= c_.slo_ttft_ms) && (c_.slo_e2e_ms <= 0 || e2e <= c_.slo_e2e_ms)) {
+    // TPOT: the mean gap between output tokens after the first.
+    const double tpot = l.output_tokens > 1 ? (e2e - ttft) / (l.output_tokens - 1) : 0;
+    if ((c_.slo_ttft_ms <= 0 || ttft <= c_.slo_ttft_ms) && (c_.slo_e2e_ms <= 0 || e2e <= c_.slo_e2e_ms) &&
+        tpot <= c_.slo_tpot_ms) {
       ++result_.slo_met;
     }
     --r.in_flight;
@@ -537,6 +552,15 @@ class Simulation final : public scaling::Actuator {
     result_.e2e_ms = e2e_.summary();
     result_.slo_ttft_ms = c_.slo_ttft_ms;
     result_.slo_e2e_ms = c_.slo_e2e_ms;
+    result_.slo_tpot_ms = c_.slo_tpot_ms;
+    // Direction reversals: a change whose direction differs from the previous change's.
+    int reversals = 0;
+    for (size_t i = 1; i < result_.scaling_events.size(); ++i) {
+      const auto& a = result_.scaling_events[i - 1];
+      const auto& b = result_.scaling_events[i];
+      reversals += ((a.to > a.from) != (b.to > b.from)) ? 1 : 0;
+    }
+    result_.reversals_per_hour = now_ > 0 ? reversals / (now_ / 3600) : 0;
     result_.instance_hours = instance_seconds_until(now_) / 3600;
     result_.gpu_hours = result_.instance_hours * c_.instance.gpus;
     result_.cost_usd = cost_until(now_);
@@ -586,20 +610,18 @@ Result<SimResult> run_simulation(const SimConfig& config, Workload& workload, Wo
                                  RunOptions options) {
   auto preset = engine::find_preset(config.preset);
   if (!preset) return make_error(ErrorKind::kInvalidRequest, "unknown preset '" + config.preset + "'", "preset");
-  // Mean sizes and the rate profile, from a separate copy of the workload.
-  double in = 0, out = 0;
-  size_t n = 0;
-  while (n < 5000) {
+  // A sample of request sizes and the rate profile, from a separate copy of the workload.
+  std::vector<RequestSize> sizes;
+  while (sizes.size() < 5000) {
     auto r = sizing.next();
     if (!r) break;
-    in += r->input_tokens;
-    out += r->output_tokens;
-    ++n;
+    sizes.push_back({r->input_tokens, r->output_tokens});
   }
-  if (n == 0) return make_error(ErrorKind::kInvalidRequest, "the workload has no requests");
-  const double capacity = replica_capacity_rps(*preset, in / n, out / n, config.slo_tpot_ms);
+  if (sizes.empty()) return make_error(ErrorKind::kInvalidRequest, "the workload has no requests");
+  const double capacity = measured_capacity_rps(*preset, sizes, config.slo_ttft_ms, config.slo_tpot_ms,
+                                                config.max_in_flight_per_replica);
   if (capacity <= 0) {
-    return make_error(ErrorKind::kInvalidRequest, "one replica cannot meet slo.tpot_ms at this workload's sizes");
+    return make_error(ErrorKind::kInvalidRequest, "one replica cannot meet the SLO (slo.ttft_ms, slo.tpot_ms) at this workload's sizes");
   }
   double peak = 0, mean = 0;
   size_t minutes = 0;
@@ -620,7 +642,13 @@ Result<SimResult> run_simulation(const SimConfig& config, Workload& workload, Wo
   if (sc.ready_timeout_s <= cold) {
     return make_error(ErrorKind::kInvalidRequest, "scaling.ready_timeout_s must exceed the cold start", "scaling.ready_timeout_s");
   }
-  auto autoscaler = scaling::Autoscaler::create(sc);
+  std::vector<std::unique_ptr<scaling::ScalingPolicy>> extra;
+  if (sc.has("oracle")) {
+    std::erase(sc.policies, std::string("oracle"));
+    const double lead = cold + sc.interval_s;
+    extra.push_back(std::make_unique<OraclePolicy>([&workload](double t) { return workload.rate_at(t); }, capacity, lead));
+  }
+  auto autoscaler = scaling::Autoscaler::create(sc, std::move(extra));
   if (!autoscaler) return autoscaler.error();
   auto routing = routing::make_policy(config.routing, seed ^ 0x51ULL);
   if (!routing) return routing.error();

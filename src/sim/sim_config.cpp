@@ -47,7 +47,11 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
     }
     if (auto n = root["fleet"]) {
       config::check_keys(n, "fleet", {"initial", "min", "max"});
-      read(n, "fleet", "initial", c.initial_replicas);
+      if (auto i = n["initial"]; i && i.IsScalar() && i.Scalar() == "auto") {
+        c.initial_replicas = kInitialAuto;
+      } else {
+        read(n, "fleet", "initial", c.initial_replicas);
+      }
       read(n, "fleet", "min", c.scaling.min_replicas);
       read(n, "fleet", "max", c.scaling.max_replicas);
     }

@@ -32,11 +32,15 @@ inline scaling::ScalingConfig sim_scaling_defaults() {
   return c;
 }
 
+// fleet.initial: auto — the fleet the load at t = 0 needs (its first minute's peak rate
+// over the measured replica capacity), as if it had run before the window.
+inline constexpr int kInitialAuto = -1;
+
 struct SimConfig {
   std::string name = "static";
   std::string preset = "llama3-8b-h100";
   InstanceConfig instance;
-  int initial_replicas = 2;      // fleet.initial; fleet.min / fleet.max set scaling's bounds
+  int initial_replicas = 2;      // fleet.initial (or `auto`: kInitialAuto); fleet.min / fleet.max set scaling's bounds
   uint32_t max_in_flight_per_replica = 256;
   double queue_timeout_s = 30;
   uint32_t max_queue = 100'000;
@@ -49,7 +53,7 @@ struct SimConfig {
   scaling::ScalingConfig scaling = sim_scaling_defaults();
   double slo_ttft_ms = 2000;     // 0: not part of the SLO
   double slo_e2e_ms = 0;
-  double slo_tpot_ms = 50;       // also the per-replica capacity target
+  double slo_tpot_ms = 50;       // part of the SLO, and the per-replica capacity target
 };
 
 [[nodiscard]] double default_cold_start_s(const std::string& start_mode);

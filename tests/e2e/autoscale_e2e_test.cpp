@@ -1,6 +1,6 @@
 // `tidal serve` autoscaling real `tidal engine` processes: it grows under a `tidal
-// bench` load, shrinks after it with no failed request, replaces a killed replica, and
-// leaves no process behind on SIGTERM.
+// bench` load (and scrapes the engines' metrics meanwhile), shrinks after it with no
+// failed request, replaces a killed replica, and leaves no process behind on SIGTERM.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -22,6 +22,7 @@ std::string write_config(uint16_t port) {
   std::ofstream out(path);
   out << "gateway: {port: " << port << "}\n"
       << R"(health: {interval_ms: 100}
+scrape: {interval_ms: 200}
 pools:
 - name: default
   local: {count: 1, args: ["--preset=cpu-tiny"], ready_timeout_s: 20, stop_grace_s: 5}
@@ -80,7 +81,7 @@ std::vector<pid_t> children_of(pid_t parent) {
 
 bool alive(pid_t pid) { return ::kill(pid, 0) == 0 && std::filesystem::exists("/proc/" + std::to_string(pid)); }
 
-TEST(ServeAutoscaleE2E, GrowsUnderLoadShrinksAfterReplacesAKilledReplicaAndLeavesNoProcess) {
+TEST(ServeAutoscaleE2E, GrowsUnderLoadScrapesEnginesShrinksAfterReplacesAKilledReplicaAndLeavesNoProcess) {
   const uint16_t port = free_port();
   Process serve({"serve", "-c", write_config(port)});
   ASSERT_TRUE(wait_until([&] { return fleet(port).ready == 1; }, 30s)) << serve.log();
@@ -90,6 +91,16 @@ TEST(ServeAutoscaleE2E, GrowsUnderLoadShrinksAfterReplacesAKilledReplicaAndLeave
   Process bench({"bench", "--url", url(port), "--concurrency", "16", "--duration", "8", "--stream", "--output-tokens",
                  "64", "--json", report});
   EXPECT_TRUE(wait_until([&] { return fleet(port).ready >= 3; }, 20s)) << serve.log();
+  // The engines' own metrics (vLLM dialect) reach the controller through the scrapers.
+  EXPECT_TRUE(wait_until([&] {
+    auto r = call(port, "GET", "/admin/scaling", {}, 1000ms);
+    if (r.status != 200) return false;
+    const json::value doc = json::parse(r.body);
+    for (const auto& m : doc.at("pools").at(0).at("fleet").at("replicas").as_array()) {
+      if (m.at("kv_usage").is_double() && m.at("kv_usage").as_double() > 0) return true;
+    }
+    return false;
+  }, 10s)) << "no replica reported KV-cache usage";
   ASSERT_EQ(bench.wait(60s), 0) << bench.log();
   {
     std::ifstream in(report);

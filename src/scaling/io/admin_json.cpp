@@ -41,12 +41,21 @@ std::string Controller::admin_json() const {
   o["policy"] = loop_->autoscaler().policy_names();
   const auto& ledger = loop_->ledger();
   json::array replicas;
+  auto opt = [](const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); };
   for (const auto& m : ledger.members()) {
-    replicas.push_back(json::object{{"id", m.id},
-                                    {"url", actuator_.url_of(m.id)},
-                                    {"phase", std::string(to_string(m.phase))},
-                                    {"since_s", m.phase_since_s},
-                                    {"in_flight", m.in_flight}});
+    json::object r{{"id", m.id},
+                   {"url", actuator_.url_of(m.id)},
+                   {"phase", std::string(to_string(m.phase))},
+                   {"since_s", m.phase_since_s},
+                   {"in_flight", m.in_flight},
+                   {"kv_usage", nullptr},
+                   {"engine_waiting", nullptr}};
+    for (const auto& s : last_signals_.replicas) {  // engine metrics as the last tick saw them
+      if (s.id != m.id) continue;
+      r["kv_usage"] = opt(s.kv_usage);
+      r["engine_waiting"] = opt(s.engine_waiting);
+    }
+    replicas.push_back(std::move(r));
   }
   o["fleet"] = json::object{{"ready", ledger.count(Phase::kReady)},
                             {"starting", ledger.count(Phase::kStarting)},

@@ -133,6 +133,8 @@ void Controller::tick(double now) {
     ReplicaSample sample;
     sample.id = r.id;
     sample.in_flight = r.in_flight;
+    sample.kv_usage = r.kv_usage;
+    sample.engine_waiting = r.engine_waiting;
     s.replicas.push_back(sample);
   }
   const double cap = hooks_.max_in_flight_per_replica ? hooks_.max_in_flight_per_replica : 256;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -30,6 +31,7 @@ struct ReplicaStatus {
   uint32_t id = 0;
   fleet::ReplicaState state = fleet::ReplicaState::kStarting;
   double in_flight = 0;
+  std::optional<double> kv_usage, engine_waiting;  // from a recent engine scrape, if any
 };
 
 // What the controller needs from the data plane (the gateway in `tidal serve`).

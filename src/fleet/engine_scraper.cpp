@@ -1,0 +1,65 @@
+#include "fleet/engine_scraper.h"
+
+#include <cmath>
+
+#include "common/log.h"
+#include "http/client.h"
+
+namespace tidal::fleet {
+
+EngineLoad read_engine_load(const std::vector<MetricSample>& samples) {
+  EngineLoad l;
+  auto add = [](std::optional<double>& slot, double v) {
+    if (std::isfinite(v)) slot = slot.value_or(0) + v;  // vLLM labels per model: sum
+  };
+  for (const auto& s : samples) {
+    if (s.name == "vllm:num_requests_running" || s.name == "llamacpp:requests_processing") add(l.running, s.value);
+    else if (s.name == "vllm:num_requests_waiting" || s.name == "llamacpp:requests_deferred") add(l.waiting, s.value);
+    else if (s.name == "vllm:kv_cache_usage_perc" || s.name == "vllm:gpu_cache_usage_perc" ||
+             s.name == "llamacpp:kv_cache_usage_ratio") {
+      if (std::isfinite(s.value)) l.kv_usage = std::max(l.kv_usage.value_or(0), std::clamp(s.value, 0.0, 1.0));
+    }
+  }
+  return l;
+}
+
+void EngineScraper::watch(ReplicaId id, http::asio::any_io_executor ex) {
+  if (config_.interval.count() <= 0) return;
+  http::asio::co_spawn(ex, run(id), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      logger("fleet")->error("metrics scraper stopped error={}", ex.what());
+    }
+  });
+}
+
+http::awaitable<void> EngineScraper::run(ReplicaId id) {
+  auto ex = co_await http::asio::this_coro::executor;
+  http::ConnectionPool pool(ex, http::PoolOptions{.max_idle_per_endpoint = 1});
+  http::asio::steady_timer timer(ex);
+  Replica& r = registry_.at(id);
+  while (r.state.load() != ReplicaState::kGone) {
+    const auto s = r.state.load();
+    if (s == ReplicaState::kReady || s == ReplicaState::kDraining) {
+      http::Request req{http::bhttp::verb::get, config_.path, 11};
+      req.set(http::bhttp::field::host, r.url.authority());
+      req.set(http::bhttp::field::user_agent, "tidal-scraper");
+      auto [ec, res] = co_await http::fetch(pool, r.endpoint, std::move(req), config_.timeout);
+      if (!ec && res.status == 200) {
+        const EngineLoad l = read_engine_load(parse_prometheus_text(res.body));
+        if (l.running) r.engine_running.store(static_cast<uint32_t>(std::max(0.0, *l.running)));
+        if (l.waiting) r.engine_waiting.store(static_cast<uint32_t>(std::max(0.0, *l.waiting)));
+        if (l.kv_usage) r.kv_usage.store(*l.kv_usage);
+        if (l.running || l.waiting || l.kv_usage) {
+          r.scraped_at_ns.store(std::chrono::steady_clock::now().time_since_epoch().count());
+        }
+      }
+    }
+    timer.expires_after(config_.interval);
+    co_await timer.async_wait(http::use_tuple);
+  }
+}
+
+}  // namespace tidal::fleet

@@ -1,0 +1,45 @@
+// Engine metrics scrapers: one cancellable coroutine per replica GETs its /metrics every
+// interval and stores what routing and scaling read into fleet::Replica — requests
+// running and waiting inside the engine, and KV-cache usage. Both dialects are read:
+// vLLM (`vllm:num_requests_running`, `vllm:num_requests_waiting`,
+// `vllm:kv_cache_usage_perc`, older `vllm:gpu_cache_usage_perc`) and llama.cpp
+// `llama-server --metrics` (`llamacpp:requests_processing`, `llamacpp:requests_deferred`,
+// `llamacpp:kv_cache_usage_ratio`). One scraper per replica: llama.cpp resets its
+// throughput gauges on every scrape, so two scrapers would halve each other's view.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "fleet/prometheus_text.h"
+#include "fleet/registry.h"
+#include "http/types.h"
+
+namespace tidal::fleet {
+
+struct ScrapeConfig {
+  std::chrono::milliseconds interval{1000};  // 0 disables scraping
+  std::chrono::milliseconds timeout{1000};
+  std::string path = "/metrics";
+};
+
+// What one scrape found; fields the engine does not export stay empty.
+struct EngineLoad {
+  std::optional<double> running, waiting, kv_usage;
+};
+[[nodiscard]] EngineLoad read_engine_load(const std::vector<MetricSample>& samples);
+
+class EngineScraper {
+ public:
+  EngineScraper(Registry& registry, ScrapeConfig config) : registry_(registry), config_(std::move(config)) {}
+  // Spawns the scrape loop for a replica on `ex`; it ends when the replica is gone.
+  void watch(ReplicaId id, http::asio::any_io_executor ex);
+
+ private:
+  http::awaitable<void> run(ReplicaId id);
+  Registry& registry_;
+  ScrapeConfig config_;
+};
+
+}  // namespace tidal::fleet

@@ -1,0 +1,87 @@
+#include "fleet/prometheus_text.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/rng.h"
+#include "fleet/engine_scraper.h"
+
+namespace tidal::fleet {
+namespace {
+
+TEST(PrometheusTextTest, ParsesSamplesLabelsEscapesAndSpecialValues) {
+  const auto s = parse_prometheus_text(
+      "# HELP vllm:num_requests_waiting Number of requests waiting.\n"
+      "# TYPE vllm:num_requests_waiting gauge\n"
+      "vllm:num_requests_waiting{model_name=\"llama\",engine=\"0\"} 3\n"
+      "vllm:kv_cache_usage_perc{model_name=\"a \\\"quoted\\\" name\"} 0.25 1700000000000\r\n"
+      "up 1\n"
+      "x_total NaN\n"
+      "y +Inf\n");
+  ASSERT_EQ(s.size(), 5u);
+  EXPECT_EQ(s[0].name, "vllm:num_requests_waiting");
+  ASSERT_EQ(s[0].labels.size(), 2u);
+  EXPECT_EQ(s[0].labels[1], (std::pair<std::string, std::string>{"engine", "0"}));
+  EXPECT_EQ(s[0].value, 3);
+  EXPECT_EQ(s[1].labels[0].second, "a \"quoted\" name");
+  EXPECT_EQ(s[1].value, 0.25);
+  EXPECT_TRUE(std::isnan(s[3].value));
+  EXPECT_TRUE(std::isinf(s[4].value));
+}
+
+TEST(PrometheusTextTest, SkipsMalformedLinesAndKeepsTheRest) {
+  const auto s = parse_prometheus_text("good 1\n{no_name} 2\nbad{a=\"1\" 3\nbad2{a=1} 4\nnovalue\n9starts_with_digit 5\n"
+                                       "ok{} 6\nunterminated{a=\"x\n");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].name, "good");
+  EXPECT_EQ(s[1].name, "ok");
+  EXPECT_EQ(s[1].value, 6);
+}
+
+// Fuzz-style: random bytes and random mutations of a real exposition never crash and
+// never produce more samples than lines.
+TEST(PrometheusTextTest, RandomAndMutatedInputNeverCrashes) {
+  const std::string seed =
+      "vllm:num_requests_running{model_name=\"m\"} 4\nvllm:num_requests_waiting{model_name=\"m\"} 2\n"
+      "vllm:kv_cache_usage_perc{model_name=\"m\"} 0.5\nllamacpp:requests_deferred 1\n";
+  Rng rng(1);
+  for (int i = 0; i < 20000; ++i) {
+    std::string text = seed;
+    if (i % 2 == 0) {
+      text.resize(rng.below(200));
+      for (auto& c : text) c = static_cast<char>(rng.below(256));
+    } else {
+      for (int m = 0; m < 1 + static_cast<int>(rng.below(8)); ++m) {
+        const size_t at = rng.below(text.size());
+        switch (rng.below(3)) {
+          case 0: text[at] = static_cast<char>(rng.below(256)); break;
+          case 1: text.erase(at, 1 + rng.below(5)); break;
+          default: text.insert(at, 1, "{}\"=,\\ \n#"[rng.below(10)]); break;
+        }
+        if (text.empty()) break;
+      }
+    }
+    const auto samples = parse_prometheus_text(text);
+    const auto lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+    ASSERT_LE(samples.size(), lines);
+    (void)read_engine_load(samples);
+  }
+}
+
+TEST(EngineLoadTest, ReadsVllmAndLlamaCppDialects) {
+  auto v = read_engine_load(parse_prometheus_text(
+      "vllm:num_requests_running{model_name=\"a\"} 3\nvllm:num_requests_running{model_name=\"b\"} 2\n"
+      "vllm:num_requests_waiting{model_name=\"a\"} 7\nvllm:gpu_cache_usage_perc{model_name=\"a\"} 0.4\n"));
+  EXPECT_EQ(v.running, 5);
+  EXPECT_EQ(v.waiting, 7);
+  EXPECT_EQ(v.kv_usage, 0.4);
+  auto l = read_engine_load(parse_prometheus_text("llamacpp:requests_processing 2\nllamacpp:requests_deferred 1\n"));
+  EXPECT_EQ(l.running, 2);
+  EXPECT_EQ(l.waiting, 1);
+  EXPECT_FALSE(l.kv_usage);
+  EXPECT_FALSE(read_engine_load(parse_prometheus_text("process_cpu_seconds_total 3\n")).waiting);
+}
+
+}  // namespace
+}  // namespace tidal::fleet
