@@ -96,12 +96,15 @@ Action add_serve_command(CLI::App& app) {
         sc.replicas = sc.min_replicas = sc.max_replicas = static_cast<int>(p.local.count);
       }
       sc.ready_timeout_s = p.local.ready_timeout_s;
-      const int initial = p.local.count ? static_cast<int>(p.local.count) : sc.min_replicas;
+      const int initial = sc.actuator == "dry-run" ? 0 : p.local.count ? static_cast<int>(p.local.count) : sc.min_replicas;
       auto c = std::make_unique<scaling::Controller>(p.name, sc, hooks_for(**gw, p), local,
                                                      scaling::LocalCommand{p.local.command, p.local.args, p.local.stop_grace_s});
       if (auto ok = c->start(initial); !ok) {
         std::fprintf(stderr, "tidal serve: pool %s: %s\n", p.name.c_str(), ok.error().message.c_str());
         return 1;
+      }
+      if (sc.min_replicas == 0 && sc.actuator == "local") {
+        (*gw)->wait_at_zero(p.name, [ctl = c.get()] { ctl->poke(); });
       }
       controllers.push_back(std::move(c));
     }

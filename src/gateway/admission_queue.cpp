@@ -65,9 +65,15 @@ http::awaitable<Result<ReplicaId>> AdmissionQueue::admit(routing::RoutingPolicy&
   if (waiting_.load() == 0) {
     if (auto id = try_take(policy, req, exclude)) co_return *id;
   }
+  // At zero replicas a pool that scales from zero holds the request; a retry whose
+  // replicas all failed does not wait.
+  const bool hold_at_zero = poke_ && exclude.empty();
   if (!any_live(exclude)) {
-    metrics_.rejected_no_replica->Increment();
-    co_return make_error(ErrorKind::kUnavailable, "no ready replica in pool '" + pool_ + "'", "", "no_replica");
+    if (!hold_at_zero) {
+      metrics_.rejected_no_replica->Increment();
+      co_return make_error(ErrorKind::kUnavailable, "no ready replica in pool '" + pool_ + "'", "", "no_replica");
+    }
+    poke_();
   }
   if (waiting_.load() >= config_.max_queue) {
     metrics_.rejected_queue_full->Increment();
@@ -111,7 +117,7 @@ http::awaitable<Result<ReplicaId>> AdmissionQueue::admit(routing::RoutingPolicy&
         metrics_.queue_wait->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - enqueued).count());
         co_return *id;
       }
-      if (!any_live(exclude)) {
+      if (!any_live(exclude) && !hold_at_zero) {
         metrics_.rejected_no_replica->Increment();
         co_return make_error(ErrorKind::kUnavailable, "no ready replica in pool '" + pool_ + "'", "", "no_replica");
       }

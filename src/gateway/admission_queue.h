@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,10 @@ class AdmissionQueue {
   void release(routing::ReplicaId id);
   // Capacity may have appeared (a replica became ready): let the first waiter try.
   void wake();
+  // Scale from zero: with no replica at all, a request waits (up to its deadline)
+  // instead of getting no_replica, and `poke` asks the controller for capacity now.
+  // Set before serving.
+  void wait_at_zero(std::function<void()> poke) { poke_ = std::move(poke); }
 
   [[nodiscard]] size_t depth() const { return waiting_.load(); }
   [[nodiscard]] const std::string& pool() const { return pool_; }
@@ -56,6 +61,7 @@ class AdmissionQueue {
   std::string pool_;
   QueueConfig config_;
   PoolMetrics& metrics_;
+  std::function<void()> poke_;
   std::mutex mu_;
   std::list<std::shared_ptr<Waiter>> waiters_;
   std::atomic<size_t> waiting_{0};

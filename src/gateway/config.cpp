@@ -192,6 +192,13 @@ Result<bool> validate(const GatewayConfig& c) {
         if (scaling::is_simulator_policy(name)) return bad(w + ".scaling.policy", "'" + name + "' exists only in tidal simulate");
       }
       if (auto ok = scaling::validate(*p.scaling, w + ".scaling"); !ok) return bad(ok.error().param, ok.error().message);
+      if (p.scaling->actuator == "local" && p.local.count == 0 && !p.replicas.empty()) {
+        return bad(w + ".scaling.actuator",
+                   "tidal cannot start or stop the static replicas of this pool: use dry-run, or local replicas");
+      }
+      if (p.scaling->actuator == "dry-run" && p.local.count > 0) {
+        return bad(w + ".scaling.actuator", "dry-run is for replicas tidal does not start (pools[].replicas)");
+      }
     }
     for (size_t j = 0; j < p.replicas.size(); ++j) {
       auto u = http::parse_url(p.replicas[j]);

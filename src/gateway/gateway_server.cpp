@@ -185,6 +185,9 @@ class Gateway::Impl {
     metrics_.count_decision(pool, direction, policy);
   }
   void set_admin_scaling(std::function<std::string()> json) { admin_scaling_ = std::move(json); }
+  void wait_at_zero(const std::string& pool, std::function<void()> poke) {
+    if (Pool* p = find_pool(pool)) p->queue->wait_at_zero(std::move(poke));
+  }
   uint16_t port() const { return server_.port(); }
   fleet::Registry& registry() { return registry_; }
   const GatewayConfig& config() const { return config_; }
@@ -411,6 +414,9 @@ void Gateway::count_decision(const std::string& pool, std::string_view direction
   impl_->count_decision(pool, direction, policy);
 }
 void Gateway::set_admin_scaling(std::function<std::string()> json) { impl_->set_admin_scaling(std::move(json)); }
+void Gateway::wait_at_zero(const std::string& pool, std::function<void()> poke) {
+  impl_->wait_at_zero(pool, std::move(poke));
+}
 fleet::Registry& Gateway::registry() { return impl_->registry(); }
 const GatewayConfig& Gateway::config() const { return impl_->config(); }
 

@@ -37,6 +37,9 @@ class Gateway {
   // `direction` (up | down) counts a decision in tidal_scaling_decisions_total.
   void record_fleet(const std::string& pool, int starting, int ready, int draining, int desired);
   void count_decision(const std::string& pool, std::string_view direction, const std::string& policy);
+  // The pool scales from zero: at zero replicas requests wait in its queue and `poke`
+  // asks the controller for capacity at once. Set before start().
+  void wait_at_zero(const std::string& pool, std::function<void()> poke);
   // GET /admin/scaling answers with what `json` returns (application/json). Set before start().
   void set_admin_scaling(std::function<std::string()> json);
 

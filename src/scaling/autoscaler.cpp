@@ -68,6 +68,15 @@ Decision Autoscaler::decide(const Signals& s) {
     d.desired = n.replicas;
     if (!n.limit.empty()) d.reason += "; " + n.limit;
   }
+  // To zero only after a whole idle period; from zero as soon as anything waits.
+  if (d.desired == 0 && d.current > 0 && s.idle_s < config_.scale_to_zero_after_s) {
+    d.desired = 1;
+    d.reason += "; not idle for scale_to_zero_after_s yet";
+  }
+  if (d.current == 0 && d.desired == 0 && s.queue_depth + s.in_flight > 0) {
+    d.desired = 1;
+    d.reason = "requests wait at zero replicas: scale from zero";
+  }
   last_ = d;
   has_last_ = true;
   if (d.desired != d.current) {

@@ -174,7 +174,7 @@ void read_scaling(const YAML::Node& n, const std::string& where, ScalingConfig& 
   check_keys(n, where,
              {"policy", "minReplicas", "maxReplicas", "replicas", "interval_s", "tolerance", "window_s", "metrics",
               "behavior", "kpa", "queue_high", "ttft_high_ms", "utilization_low", "cooldown_s", "drain_timeout_s",
-              "ready_timeout_s"});
+              "ready_timeout_s", "actuator", "scale_to_zero_after_s"});
   if (auto p = n["policy"]) c.policies = config::strings(p, join_key(where, "policy"));
   read(n, where, "minReplicas", c.min_replicas);
   read(n, where, "maxReplicas", c.max_replicas);
@@ -188,6 +188,8 @@ void read_scaling(const YAML::Node& n, const std::string& where, ScalingConfig& 
   read(n, where, "cooldown_s", c.threshold.cooldown_s);
   read(n, where, "drain_timeout_s", c.drain_timeout_s);
   read(n, where, "ready_timeout_s", c.ready_timeout_s);
+  read(n, where, "actuator", c.actuator);
+  read(n, where, "scale_to_zero_after_s", c.scale_to_zero_after_s);
   if (auto ms = n["metrics"]) {
     if (!ms.IsSequence()) throw KeyError(join_key(where, "metrics"), "must be a list");
     c.metrics.clear();
@@ -236,6 +238,8 @@ Result<bool> validate(const ScalingConfig& c, const std::string& where) {
   if (c.threshold.cooldown_s < 0) return bad("cooldown_s", "must be >= 0");
   if (!(c.drain_timeout_s >= 0)) return bad("drain_timeout_s", "must be >= 0");
   if (!(c.ready_timeout_s > 0)) return bad("ready_timeout_s", "must be > 0");
+  if (c.actuator != "local" && c.actuator != "dry-run") return bad("actuator", "must be local or dry-run");
+  if (!(c.scale_to_zero_after_s >= 0)) return bad("scale_to_zero_after_s", "must be >= 0");
   if (c.has("hpa") && c.metrics.empty()) return bad("metrics", "the hpa policy needs at least one metric");
   if (c.has("kpa")) {
     const auto& k = c.kpa;

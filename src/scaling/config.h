@@ -86,7 +86,8 @@ struct ThresholdConfig {
 
 struct ScalingConfig {
   std::vector<std::string> policies{"static"};  // static | threshold | hpa | kpa (simulate adds static_peak, static_mean)
-  int min_replicas = 1;          // REQUIRES: >= 0
+  int min_replicas = 1;          // REQUIRES: >= 0; 0 enables scale to zero
+  double scale_to_zero_after_s = 300;  // with minReplicas 0: idle (no arrival, nothing in flight) this long
   int max_replicas = 8;          // REQUIRES: >= max(1, min)
   int replicas = 2;              // static: the fixed size
   double interval_s = 1;         // controller tick
@@ -96,6 +97,7 @@ struct ScalingConfig {
   BehaviorConfig behavior;
   KpaConfig kpa;
   ThresholdConfig threshold;
+  std::string actuator = "local";  // serve: local (start/stop engine processes) | dry-run (decide and log only)
   double drain_timeout_s = 120;  // a draining replica is stopped after this even if busy
   double ready_timeout_s = 300;  // a replica not ready by then is replaced
 

@@ -45,20 +45,23 @@ void ControlLoop::fill_fleet(Signals& s) const {
   s.replicas = std::move(kept);
 }
 
-TickReport ControlLoop::tick(Signals s) {
+TickReport ControlLoop::tick(Signals s, bool actuate) {
   TickReport r;
   const double now = s.now_s;
   const auto& cfg = autoscaler_->config();
-  for (uint32_t id : ledger_.drained(now, cfg.drain_timeout_s)) remove(id, now, r);
-  for (uint32_t id : ledger_.overdue(now, cfg.ready_timeout_s)) {
-    r.notes.push_back(fmt::format("replica {} not ready after {:.0f} s: replaced", id, cfg.ready_timeout_s));
-    remove(id, now, r);
+  if (actuate) {
+    for (uint32_t id : ledger_.drained(now, cfg.drain_timeout_s)) remove(id, now, r);
+    for (uint32_t id : ledger_.overdue(now, cfg.ready_timeout_s)) {
+      r.notes.push_back(fmt::format("replica {} not ready after {:.0f} s: replaced", id, cfg.ready_timeout_s));
+      remove(id, now, r);
+    }
   }
   fill_fleet(s);
   r.decision = autoscaler_->decide(s);
   const Decision& d = r.decision;
   if (d.desired == d.current) return r;
   r.plan = ledger_.plan(d.desired);
+  if (!actuate) return r;
   int started = 0;
   for (int i = 0; i < r.plan.start; ++i) {
     auto id = actuator_.start();

@@ -59,7 +59,9 @@ class ControlLoop {
   // One tick. `s` carries the load; the fleet counts and per-replica phases are filled
   // in from the ledger (so both callers count alike); `s.replicas` may hold samples of
   // any replica, those not ready or starting are dropped.
-  TickReport tick(Signals s);
+  // With `actuate` false (dry-run) it decides and reports the plan but changes nothing:
+  // no start, drain or stop, no replacement, and the ledger stays as the caller keeps it.
+  TickReport tick(Signals s, bool actuate = true);
 
   // The signals as tick() would pass them to the policies.
   void fill_fleet(Signals& s) const;

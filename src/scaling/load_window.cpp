@@ -44,6 +44,15 @@ LatencyHistogram LatencyHistogram::minus(const LatencyHistogram& earlier) const 
 }
 
 void LoadWindow::observe(double now_s, const LoadCounters& c, Signals& out) {
+  concurrency_.push_back({now_s, out.in_flight + out.queue_depth});
+  while (concurrency_.front().first <= now_s - window_s_) concurrency_.pop_front();
+  double sum = 0;
+  for (const auto& [t, v] : concurrency_) sum += v;
+  out.concurrency_avg = sum / static_cast<double>(concurrency_.size());
+  if (last_arrival_s_ < 0) last_arrival_s_ = now_s;  // the first observation starts the clock
+  if (c.arrivals != last_arrivals_ || out.in_flight + out.queue_depth > 0) last_arrival_s_ = now_s;
+  last_arrivals_ = c.arrivals;
+  out.idle_s = now_s - last_arrival_s_;
   snaps_.push_back({now_s, c});
   // Keep the newest snapshot at or before the window's start as the base.
   while (snaps_.size() > 2 && snaps_[1].first <= now_s - window_s_) snaps_.pop_front();

@@ -44,13 +44,17 @@ struct LoadCounters {
 class LoadWindow {
  public:
   explicit LoadWindow(double window_s) : window_s_(window_s) {}
-  // Records `c` as of `now_s` and sets out's rps, tokens/s, TTFT/E2E p95 and load_fresh
-  // over the last window (or what there is of it so far).
+  // Records `c` as of `now_s` and sets out's rps, tokens/s, TTFT/E2E p95, load_fresh
+  // and concurrency_avg (of out.in_flight + out.queue_depth, which the caller set) over
+  // the last window (or what there is of it so far), and idle_s (since arrivals grew).
   void observe(double now_s, const LoadCounters& c, Signals& out);
 
  private:
   double window_s_;
   std::deque<std::pair<double, LoadCounters>> snaps_;
+  std::deque<std::pair<double, double>> concurrency_;  // (t, in flight + queued) per tick
+  uint64_t last_arrivals_ = 0;
+  double last_arrival_s_ = -1;  // tick at which arrivals last grew; < 0: none yet
 };
 
 }  // namespace tidal::scaling

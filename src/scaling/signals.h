@@ -27,6 +27,9 @@ struct Signals {
   int ready = 0, starting = 0, draining = 0;
   double queue_depth = 0;               // requests waiting in the gateway
   double in_flight = 0;                 // requests on replicas
+  // in_flight + queue_depth averaged over the short window (tick samples); < 0: not set,
+  // the policies then use the instantaneous sum.
+  double concurrency_avg = -1;
   double rps = 0;                       // arrivals per second over the short window
   double prompt_tokens_per_s = 0;       // over the short window
   double output_tokens_per_s = 0;       // over the short window
@@ -36,6 +39,7 @@ struct Signals {
   // The gateway's load window covers the whole window (false right after start-up or
   // when the collector missed ticks). Policies never shrink capacity on stale load.
   bool load_fresh = true;
+  double idle_s = 0;                    // since the last arrival (since start if none)
   std::vector<ReplicaSample> replicas;  // ready and starting ones (not draining)
 
   [[nodiscard]] int current() const { return ready + starting; }

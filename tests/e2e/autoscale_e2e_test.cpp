@@ -139,3 +139,58 @@ TEST(ServeAutoscaleE2E, GrowsUnderLoadScrapesEnginesShrinksAfterReplacesAKilledR
 
 }  // namespace
 }  // namespace tidal::e2e
+
+namespace tidal::e2e {
+namespace {
+
+TEST(ServeAutoscaleE2E, ScalesToZeroWhenIdleAndBackOnTheNextRequestWithNo5xx) {
+  const uint16_t port = free_port();
+  const std::string path = ::testing::TempDir() + "/zero_" + std::to_string(port) + ".yaml";
+  {
+    std::ofstream out(path);
+    out << "gateway: {port: " << port << "}\n"
+        << R"(health: {interval_ms: 50}
+pools:
+- name: default
+  queue_timeout_s: 30
+  local: {count: 1, args: ["--preset=cpu-tiny", "--startup-delay-s=1"], ready_timeout_s: 20, stop_grace_s: 5}
+  scaling:
+    policy: hpa
+    interval_s: 0.2
+    window_s: 1
+    minReplicas: 0
+    maxReplicas: 2
+    scale_to_zero_after_s: 1
+    metrics:
+    - type: External
+      external: {metric: {name: concurrency}, target: {type: AverageValue, averageValue: 4}}
+    behavior:
+      scaleDown: {stabilizationWindowSeconds: 1}
+)";
+  }
+  Process serve({"serve", "-c", path});
+  // Idle from the start: it goes to zero, and the engine process with it.
+  ASSERT_TRUE(wait_until([&] { auto f = fleet(port); return f.ready == 0 && f.starting == 0 && f.draining == 0; }, 30s))
+      << serve.log();
+  ASSERT_TRUE(wait_until([&] { return children_of(serve.pid()).empty(); }, 10s)) << "the engine outlived scale-to-zero";
+
+  // A request at zero waits for a cold start instead of failing; a stream too.
+  auto r = call(port, "POST", "/v1/chat/completions", chat_body("wake up", 4), 30000ms);
+  EXPECT_EQ(r.status, 200u) << r.body << serve.log();
+  auto s = call(port, "POST", "/v1/chat/completions", chat_body("and stream", 4, true), 30000ms);
+  EXPECT_EQ(s.status, 200u) << s.body;
+  EXPECT_NE(s.body.find("data: [DONE]"), std::string::npos);
+
+  // Idle again: back to zero.
+  EXPECT_TRUE(wait_until([&] { auto f = fleet(port); return f.ready == 0 && f.starting == 0 && f.draining == 0; }, 30s))
+      << serve.log();
+  const std::string metrics = call(port, "GET", "/metrics").body;
+  EXPECT_EQ(metric_sum(metrics, "tidal_queue_rejected_total"), 0) << "nothing was refused at zero";
+  EXPECT_EQ(metric_sum(metrics, "tidal_requests_total", "code=\"5"), 0) << "no 5xx during 0 -> 1";
+  EXPECT_EQ(metric_sum(metrics, "tidal_requests_total", "code=\"200\""), 2);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(30s), 0) << serve.log();
+}
+
+}  // namespace
+}  // namespace tidal::e2e

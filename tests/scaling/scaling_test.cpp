@@ -353,3 +353,29 @@ behavior:
 
 }  // namespace
 }  // namespace tidal::scaling
+
+namespace tidal::scaling {
+namespace {
+
+TEST(ControlLoopTest, DryRunDecidesAndReportsThePlanButChangesNothing) {
+  FakeActuator act;
+  ControlLoop loop(std::move(*Autoscaler::create(concurrency_config())), act);
+  loop.adopt(1, 0, Phase::kReady);
+  Signals s;
+  s.now_s = 1;
+  s.in_flight = 4;
+  s.queue_depth = 8;
+  TickReport r = loop.tick(s, /*actuate=*/false);
+  EXPECT_EQ(r.decision.desired, 3);
+  EXPECT_EQ(r.plan.start, 2) << "the plan is reported";
+  EXPECT_TRUE(act.log.empty()) << "nothing is started";
+  EXPECT_EQ(loop.ledger().current(), 1);
+  s.now_s = 100;  // far past any ready timeout: still nothing replaced
+  loop.on_unready(1, 1);
+  (void)loop.tick(s, false);
+  EXPECT_TRUE(act.log.empty());
+  EXPECT_NE(loop.ledger().find(1), nullptr);
+}
+
+}  // namespace
+}  // namespace tidal::scaling

@@ -39,6 +39,7 @@ std::string Controller::admin_json() const {
   o["max_replicas"] = config_.max_replicas;
   if (!loop_) return json::serialize(o);
   o["policy"] = loop_->autoscaler().policy_names();
+  o["actuator"] = config_.actuator;
   const auto& ledger = loop_->ledger();
   json::array replicas;
   auto opt = [](const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); };

@@ -67,7 +67,7 @@ Result<bool> Controller::start(int initial) {
   {
     std::lock_guard lock(mu_);
     loop_ = std::make_unique<ControlLoop>(std::move(*autoscaler), actuator_);
-    const int n = std::clamp(initial, config_.min_replicas, config_.max_replicas);
+    const int n = config_.actuator == "dry-run" ? 0 : std::clamp(initial, config_.min_replicas, config_.max_replicas);
     for (int i = 0; i < n; ++i) {
       auto id = actuator_.start();
       if (!id) return id.error();
@@ -90,12 +90,24 @@ void Controller::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void Controller::poke() {
+  {
+    std::lock_guard lock(run_mu_);
+    poked_ = true;
+  }
+  cv_.notify_all();
+}
+
 void Controller::run() {
   const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(config_.interval_s));
   auto next = std::chrono::steady_clock::now() + period;
   std::unique_lock lock(run_mu_);
-  while (!cv_.wait_until(lock, next, [this] { return stopping_; })) {
+  while (true) {
+    cv_.wait_until(lock, next, [this] { return stopping_ || poked_; });
+    if (stopping_) break;
+    const bool poked = poked_;
+    poked_ = false;
     lock.unlock();
     try {
       tick(now_s());
@@ -103,7 +115,7 @@ void Controller::run() {
       logger("scaling")->error("controller tick failed pool={} error={}", pool_, e.what());
     }
     lock.lock();
-    next += period;
+    if (!poked) next += period;  // a poke is an extra tick; the schedule stays
     const auto now = std::chrono::steady_clock::now();
     if (next < now) next = now + period;  // missed ticks are skipped, not replayed
   }
@@ -120,7 +132,15 @@ void Controller::tick(double now) {
   s.now_s = now;
   s.queue_depth = hooks_.queue_depth();
   int ready = 0;
-  for (const auto& r : hooks_.replicas()) {
+  const bool dry_run = config_.actuator == "dry-run";
+  const auto statuses = hooks_.replicas();
+  if (dry_run) {  // the fleet is someone else's: mirror it
+    for (const auto& r : statuses) {
+      if (r.state == fleet::ReplicaState::kGone) loop_->on_gone(r.id, now);
+      else if (!loop_->ledger().find(r.id)) loop_->adopt(r.id, now, r.state == fleet::ReplicaState::kReady ? Phase::kReady : Phase::kStarting);
+    }
+  }
+  for (const auto& r : statuses) {
     const Member* m = loop_->ledger().find(r.id);
     if (!m) continue;  // static replicas from the config are not the controller's
     if (r.state == fleet::ReplicaState::kReady && m->phase == Phase::kStarting) loop_->on_ready(r.id, now);
@@ -140,18 +160,21 @@ void Controller::tick(double now) {
   const double cap = hooks_.max_in_flight_per_replica ? hooks_.max_in_flight_per_replica : 256;
   s.utilization = ready > 0 ? s.in_flight / (ready * cap) : 1.0;
   window_.observe(now, hooks_.load(), s);
-  TickReport r = loop_->tick(s);
+  TickReport r = loop_->tick(s, !dry_run);
   loop_->fill_fleet(s);
   last_signals_ = s;
   const Decision& d = r.decision;
   for (const auto& note : r.notes) log->warn("controller pool={} {}", pool_, note);
-  if (d.desired != d.current) {
+  // Dry-run repeats an unacted decision every tick: log it when it changes.
+  const bool news = !dry_run || d.desired != last_logged_desired_;
+  if (d.desired != d.current && news) {
     log->info(
-        "scale pool={} from={} to={} policy={} reason=\"{}\" ready={} starting={} draining={} queue={} in_flight={} "
+        "scale{} pool={} from={} to={} policy={} reason=\"{}\" ready={} starting={} draining={} queue={} in_flight={} "
         "rps={:.1f} ttft_p95_ms={:.0f}",
-        pool_, d.current, d.desired, d.policy, d.reason, d.ready, d.starting, d.draining, d.queue_depth, d.in_flight,
-        d.rps, d.ttft_p95_ms);
+        dry_run ? " (dry-run: not applied)" : "", pool_, d.current, d.desired, d.policy, d.reason, d.ready, d.starting,
+        d.draining, d.queue_depth, d.in_flight, d.rps, d.ttft_p95_ms);
   }
+  last_logged_desired_ = d.desired;
   if (hooks_.on_tick) hooks_.on_tick(r, s);
 }
 

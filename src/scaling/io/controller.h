@@ -1,7 +1,8 @@
 // The controller of one pool on the real clock: a thread that ticks the shared
 // scaling::ControlLoop every `interval_s`, fed by the gateway's signals and acting on
-// local engine processes (LocalActuator). The gateway is reached through PoolHooks,
-// so this library does not depend on it.
+// local engine processes (LocalActuator) — or, with `actuator: dry-run`, mirroring a
+// fleet it does not own and only logging and exporting its decisions. The gateway is
+// reached through PoolHooks, so this library does not depend on it.
 //
 //   Controller c("default", config, hooks, processes, {"tidal", "engine"}, {});
 //   c.start(initial);   // spawns the initial fleet, then ticks
@@ -86,6 +87,8 @@ class Controller {
   // replica that cannot be spawned.
   Result<bool> start(int initial);
   void stop();
+  // Ticks now instead of at the next interval (a request waits at zero replicas).
+  void poke();
   // One tick at `now_s` (seconds on the controller's clock). The thread calls it.
   void tick(double now_s);
   // GET /admin/scaling: the policy, the fleet, the last decision and recent changes.
@@ -102,12 +105,14 @@ class Controller {
   ScalingConfig config_;
   LoadWindow window_;
   Signals last_signals_;
+  int last_logged_desired_ = -1;
   std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 
   mutable std::mutex mu_;  // loop_, last_signals_ (tick vs admin_json)
   std::mutex run_mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool poked_ = false;
   std::thread thread_;
 };
 

@@ -60,7 +60,7 @@ std::optional<int> plain_replicas(const MetricSpec& m, const Signals& s, double 
 
 std::optional<double> pool_metric(std::string_view name, const Signals& s) {
   if (name == "queue_depth") return s.queue_depth;
-  if (name == "concurrency") return s.in_flight + s.queue_depth;
+  if (name == "concurrency") return s.concurrency_avg >= 0 ? s.concurrency_avg : s.in_flight + s.queue_depth;
   if (name == "requests_per_second") return s.rps;
   if (name == "tokens_per_second") return s.prompt_tokens_per_s + s.output_tokens_per_s;
   // A latency with no sample in the window: zero when the pool is idle (nothing to be
