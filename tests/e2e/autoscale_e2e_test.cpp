@@ -91,16 +91,20 @@ TEST(ServeAutoscaleE2E, GrowsUnderLoadScrapesEnginesShrinksAfterReplacesAKilledR
   Process bench({"bench", "--url", url(port), "--concurrency", "16", "--duration", "8", "--stream", "--output-tokens",
                  "64", "--json", report});
   EXPECT_TRUE(wait_until([&] { return fleet(port).ready >= 3; }, 20s)) << serve.log();
-  // The engines' own metrics (vLLM dialect) reach the controller through the scrapers.
+  // The engines' own metrics (vLLM dialect) reach the controller through the scrapers,
+  // and each replica process's CPU and memory from /proc.
   EXPECT_TRUE(wait_until([&] {
     auto r = call(port, "GET", "/admin/scaling", {}, 1000ms);
     if (r.status != 200) return false;
     const json::value doc = json::parse(r.body);
+    bool kv = false, host = false;
     for (const auto& m : doc.at("pools").at(0).at("fleet").at("replicas").as_array()) {
-      if (m.at("kv_usage").is_double() && m.at("kv_usage").as_double() > 0) return true;
+      kv = kv || (m.at("kv_usage").is_double() && m.at("kv_usage").as_double() > 0);
+      host = host || (m.at("memory_bytes").is_double() && m.at("memory_bytes").as_double() > 0 &&
+                      m.at("cpu_pct").is_double() && m.at("cpu_pct").as_double() > 0);
     }
-    return false;
-  }, 10s)) << "no replica reported KV-cache usage";
+    return kv && host;
+  }, 10s)) << "no replica reported KV-cache usage and CPU/memory";
   ASSERT_EQ(bench.wait(60s), 0) << bench.log();
   {
     std::ifstream in(report);

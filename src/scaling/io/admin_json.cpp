@@ -50,11 +50,15 @@ std::string Controller::admin_json() const {
                    {"since_s", m.phase_since_s},
                    {"in_flight", m.in_flight},
                    {"kv_usage", nullptr},
-                   {"engine_waiting", nullptr}};
+                   {"engine_waiting", nullptr},
+                   {"cpu_pct", nullptr},
+                   {"memory_bytes", nullptr}};
     for (const auto& s : last_signals_.replicas) {  // engine metrics as the last tick saw them
       if (s.id != m.id) continue;
       r["kv_usage"] = opt(s.kv_usage);
       r["engine_waiting"] = opt(s.engine_waiting);
+      r["cpu_pct"] = opt(s.cpu_pct);
+      r["memory_bytes"] = opt(s.memory_bytes);
     }
     replicas.push_back(std::move(r));
   }

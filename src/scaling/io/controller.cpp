@@ -16,7 +16,7 @@ Result<uint32_t> LocalActuator::start() {
     procs_.terminate(proc->pid, std::chrono::milliseconds(0));
     return id.error();
   }
-  by_id_[*id] = Proc{proc->pid, proc->url};
+  by_id_[*id] = Proc{proc->pid, proc->url, {}};
   return *id;
 }
 
@@ -43,6 +43,13 @@ std::vector<uint32_t> LocalActuator::reap() {
     }
   }
   return crashed;
+}
+
+void LocalActuator::host_sample(uint32_t id, double now_s, ReplicaSample& out) {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return;
+  out.cpu_pct = it->second.cpu.percent(it->second.pid, now_s);
+  if (auto p = fleet::read_process(it->second.pid)) out.memory_bytes = p->rss_bytes;
 }
 
 std::string LocalActuator::url_of(uint32_t id) const {
@@ -155,6 +162,7 @@ void Controller::tick(double now) {
     sample.in_flight = r.in_flight;
     sample.kv_usage = r.kv_usage;
     sample.engine_waiting = r.engine_waiting;
+    actuator_.host_sample(r.id, now, sample);
     s.replicas.push_back(sample);
   }
   const double cap = hooks_.max_in_flight_per_replica ? hooks_.max_in_flight_per_replica : 256;

@@ -22,6 +22,7 @@
 
 #include "common/error.h"
 #include "fleet/local_replicas.h"
+#include "fleet/process_stats.h"
 #include "fleet/registry.h"
 #include "scaling/control_loop.h"
 #include "scaling/load_window.h"
@@ -63,12 +64,15 @@ class LocalActuator final : public Actuator {
   void stop(uint32_t id) override;
   // Replicas whose process exited without being told to (crashed, killed).
   std::vector<uint32_t> reap();
+  // CPU (% of one core since the last call) and resident memory of a replica's process.
+  void host_sample(uint32_t id, double now_s, ReplicaSample& out);
   [[nodiscard]] std::string url_of(uint32_t id) const;
 
  private:
   struct Proc {
     pid_t pid;
     std::string url;
+    fleet::ProcessCpu cpu;
   };
   fleet::LocalReplicas& procs_;
   LocalCommand cmd_;
