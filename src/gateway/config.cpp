@@ -191,6 +191,9 @@ Result<bool> validate(const GatewayConfig& c) {
       for (const auto& name : p.scaling->policies) {
         if (scaling::is_simulator_policy(name)) return bad(w + ".scaling.policy", "'" + name + "' exists only in tidal simulate");
       }
+      if (p.scaling->has("predictive") && !(p.scaling->predictive.rps_per_replica > 0)) {
+        return bad(w + ".scaling.predictive.rps_per_replica", "must be > 0 (the request rate one replica serves)");
+      }
       if (auto ok = scaling::validate(*p.scaling, w + ".scaling"); !ok) return bad(ok.error().param, ok.error().message);
       if (p.scaling->actuator == "local" && p.local.count == 0 && !p.replicas.empty()) {
         return bad(w + ".scaling.actuator",

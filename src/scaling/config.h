@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "scaling/forecaster.h"
 
 namespace YAML {
 class Node;
@@ -76,6 +77,13 @@ struct KpaConfig {
   double max_scale_down_rate = 2;      // at least ready / this per decision
 };
 
+// Predictive: Holt-Winters forecast of the arrival rate, one lead time ahead.
+struct PredictiveConfig {
+  double lead_s = 90;            // how far ahead to provision: cold start + a tick
+  double rps_per_replica = 0;    // REQUIRES: > 0 (simulate: 0 = its measured replica capacity)
+  ForecastConfig forecast;
+};
+
 // The classic baseline: one step up over a threshold, one down when idle, a cooldown.
 struct ThresholdConfig {
   double queue_high = 10;        // requests waiting in the gateway
@@ -85,7 +93,7 @@ struct ThresholdConfig {
 };
 
 struct ScalingConfig {
-  std::vector<std::string> policies{"static"};  // static | threshold | hpa | kpa (simulate adds static_peak, static_mean)
+  std::vector<std::string> policies{"static"};  // static | threshold | hpa | kpa | predictive (simulate adds static_peak, static_mean, oracle)
   int min_replicas = 1;          // REQUIRES: >= 0; 0 enables scale to zero
   double scale_to_zero_after_s = 300;  // with minReplicas 0: idle (no arrival, nothing in flight) this long
   int max_replicas = 8;          // REQUIRES: >= max(1, min)
@@ -96,6 +104,7 @@ struct ScalingConfig {
   std::vector<MetricSpec> metrics;
   BehaviorConfig behavior;
   KpaConfig kpa;
+  PredictiveConfig predictive;
   ThresholdConfig threshold;
   std::string actuator = "local";  // serve: local (start/stop engine processes) | dry-run (decide and log only)
   double drain_timeout_s = 120;  // a draining replica is stopped after this even if busy

@@ -642,6 +642,8 @@ Result<SimResult> run_simulation(const SimConfig& config, Workload& workload, Wo
   if (sc.ready_timeout_s <= cold) {
     return make_error(ErrorKind::kInvalidRequest, "scaling.ready_timeout_s must exceed the cold start", "scaling.ready_timeout_s");
   }
+  // The predictive policy's replica rate defaults to the measured capacity here.
+  if (sc.predictive.rps_per_replica <= 0) sc.predictive.rps_per_replica = capacity;
   std::vector<std::unique_ptr<scaling::ScalingPolicy>> extra;
   if (sc.has("oracle")) {
     std::erase(sc.policies, std::string("oracle"));

@@ -379,3 +379,55 @@ TEST(ControlLoopTest, DryRunDecidesAndReportsThePlanButChangesNothing) {
 
 }  // namespace
 }  // namespace tidal::scaling
+
+#include "scaling/policies/predictive_policy.h"
+
+namespace tidal::scaling {
+namespace {
+
+TEST(ForecasterTest, HoltFollowsARampAndReportsItsError) {
+  ForecastConfig c;
+  c.season_s = 0;
+  HoltWinters f(c, 120);
+  for (double t = 0; t < 3600; t += 1) f.observe(t, 1 + t / 60);  // +1 req/s per minute
+  // Two minutes ahead of t = 3599: about 1 + 61.98 req/s.
+  EXPECT_NEAR(f.forecast(3599, 120), 63, 2.5);
+  ASSERT_GE(f.mape(), 0);
+  EXPECT_LT(f.mape(), 0.1) << "a straight ramp is easy to forecast once the trend is learned";
+}
+
+TEST(ForecasterTest, LearnsADailySeasonAndForecastsTheNextRiseBeforeItComes) {
+  ForecastConfig c;
+  c.season_s = 86400;
+  c.slot_s = 1800;
+  c.bucket_s = 300;
+  HoltWinters f(c, 1800);
+  auto rate = [](double t) { return 10 + 8 * std::sin(2 * 3.14159265 * t / 86400); };
+  for (double t = 0; t < 3 * 86400; t += 60) f.observe(t, rate(t));
+  // Early morning of day 4: the rise to noon is ahead; the forecast sees it coming.
+  const double now = 3 * 86400 + 3 * 3600;
+  for (double t = 3 * 86400; t < now; t += 60) f.observe(t, rate(t));
+  EXPECT_NEAR(f.forecast(now, 1800), rate(now + 1800), 2.0);
+  EXPECT_LT(f.mape(), 0.15);
+}
+
+TEST(PredictivePolicyTest, PreScalesByTheLeadTime) {
+  PredictiveConfig c;
+  c.lead_s = 300;
+  c.rps_per_replica = 10;
+  c.forecast.season_s = 0;
+  PredictivePolicy p(c);
+  Signals s;
+  s.ready = 1;
+  int n = 0;
+  for (double t = 0; t <= 1800; t += 1) {  // +1 req/s per minute
+    s.now_s = t;
+    s.rps = t / 60;
+    n = p.recommend(s).replicas;
+  }
+  // Now at 30 req/s (3 replicas' worth); in 5 minutes 35: it asks for 4 already.
+  EXPECT_EQ(n, 4);
+}
+
+}  // namespace
+}  // namespace tidal::scaling
