@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/log.h"
+#include "fleet/detail/replica_loop.h"
 #include "http/client.h"
 
 namespace tidal::fleet {
@@ -25,14 +26,7 @@ EngineLoad read_engine_load(const std::vector<MetricSample>& samples) {
 
 void EngineScraper::watch(ReplicaId id, http::asio::any_io_executor ex) {
   if (config_.interval.count() <= 0) return;
-  http::asio::co_spawn(ex, run(id), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      logger("fleet")->error("metrics scraper stopped error={}", ex.what());
-    }
-  });
+  detail::spawn_replica_loop(ex, run(id), "metrics scraper");
 }
 
 http::awaitable<void> EngineScraper::run(ReplicaId id) {

@@ -1,19 +1,13 @@
 #include "fleet/health_checker.h"
 
 #include "common/log.h"
+#include "fleet/detail/replica_loop.h"
 #include "http/client.h"
 
 namespace tidal::fleet {
 
 void HealthChecker::watch(ReplicaId id, http::asio::any_io_executor ex) {
-  http::asio::co_spawn(ex, run(id), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      logger("fleet")->error("health checker stopped error={}", ex.what());
-    }
-  });
+  detail::spawn_replica_loop(ex, run(id), "health checker");
 }
 
 http::awaitable<void> HealthChecker::run(ReplicaId id) {

@@ -22,6 +22,13 @@ using config::read;
 using config::strings;
 using ConfigError = config::KeyError;
 
+// A duration in whole milliseconds.
+void read_ms(const YAML::Node& map, const std::string& where, const char* key, std::chrono::milliseconds& out) {
+  uint32_t ms = static_cast<uint32_t>(out.count());
+  read(map, where, key, ms);
+  out = std::chrono::milliseconds(ms);
+}
+
 PoolConfig parse_pool(const YAML::Node& n, const std::string& where) {
   check_keys(n, where,
              {"name", "models", "replicas", "max_in_flight_per_replica", "max_queue", "queue_timeout_s", "local", "scaling"});
@@ -109,22 +116,14 @@ GatewayConfig decode(const YAML::Node& root) {
   }
   if (auto m = root["scrape"]) {
     check_keys(m, "scrape", {"interval_ms", "timeout_ms", "path"});
-    uint32_t interval = static_cast<uint32_t>(c.scrape.interval.count());
-    uint32_t timeout = static_cast<uint32_t>(c.scrape.timeout.count());
-    read(m, "scrape", "interval_ms", interval);
-    read(m, "scrape", "timeout_ms", timeout);
-    c.scrape.interval = std::chrono::milliseconds(interval);
-    c.scrape.timeout = std::chrono::milliseconds(timeout);
+    read_ms(m, "scrape", "interval_ms", c.scrape.interval);
+    read_ms(m, "scrape", "timeout_ms", c.scrape.timeout);
     read(m, "scrape", "path", c.scrape.path);
   }
   if (auto h = root["health"]) {
     check_keys(h, "health", {"interval_ms", "timeout_ms", "unhealthy_threshold", "healthy_threshold", "path"});
-    uint32_t interval = static_cast<uint32_t>(c.health.interval.count());
-    uint32_t timeout = static_cast<uint32_t>(c.health.timeout.count());
-    read(h, "health", "interval_ms", interval);
-    read(h, "health", "timeout_ms", timeout);
-    c.health.interval = std::chrono::milliseconds(interval);
-    c.health.timeout = std::chrono::milliseconds(timeout);
+    read_ms(h, "health", "interval_ms", c.health.interval);
+    read_ms(h, "health", "timeout_ms", c.health.timeout);
     read(h, "health", "unhealthy_threshold", c.health.unhealthy_threshold);
     read(h, "health", "healthy_threshold", c.health.healthy_threshold);
     read(h, "health", "path", c.health.path);

@@ -96,8 +96,10 @@ void record(const std::vector<TokenEvent>& events, double now, Outcome& out) {
   }
 }
 
-// Plain stepping: operations take effect at the first step boundary at or after them.
-Outcome stepped(const Case& c) {
+// Runs a case: operations are applied once the clock reaches them; `advance(m, now,
+// next)` moves the model (and `now`) while it has work, and may apply ops itself.
+template <class Advance>
+Outcome drive(const Case& c, Advance advance) {
   EngineModel m(c.preset, 1);
   Outcome out;
   double now = 0;
@@ -108,13 +110,20 @@ Outcome stepped(const Case& c) {
       if (next < c.ops.size()) now = std::max(now, c.ops[next].t_ms);
       continue;
     }
+    advance(m, now, next, out);
+  }
+  out.counters = m.counters();
+  return out;
+}
+
+// Plain stepping: operations take effect at the first step boundary at or after them.
+Outcome stepped(const Case& c) {
+  return drive(c, [](EngineModel& m, double& now, size_t&, Outcome& out) {
     Step s = m.step();
     now += to_ms(s.duration);
     out.boundaries_ms.push_back(now);
     record(s.events, now, out);
-  }
-  out.counters = m.counters();
-  return out;
+  });
 }
 
 // Stepping sums per-step durations rounded to nanoseconds; a stretch rounds once. The
@@ -143,43 +152,33 @@ void move_ops_off_boundaries(Case& c) {
 // The simulator's way: plan the longest stretch; an operation that lands inside it
 // commits the steps that started before it (at least one), like sim::Runner::interrupt.
 Outcome fast(const Case& c) {
-  EngineModel m(c.preset, 1);
-  Outcome out;
-  double now = 0;
-  size_t next = 0;
-  while (next < c.ops.size() || m.has_work()) {
-    while (next < c.ops.size() && c.ops[next].t_ms <= now) apply(m, c.ops[next++], out);
-    if (!m.has_work()) {
-      if (next < c.ops.size()) now = std::max(now, c.ops[next].t_ms);
-      continue;
-    }
+  return drive(c, [&c](EngineModel& m, double& now, size_t& next, Outcome& out) {
     const uint32_t k = m.pure_decode_steps();
     if (k < 2) {
       Step s = m.step();
       now += to_ms(s.duration);
       record(s.events, now, out);
-      continue;
+      return;
     }
     const double end = now + to_ms(m.pure_decode_duration(k));
     if (next < c.ops.size() && c.ops[next].t_ms < end) {
       const double elapsed = c.ops[next].t_ms - now;
-      const uint32_t part = elapsed > 0 ? std::min(k, std::max<uint32_t>(1, m.pure_decode_steps_covering(from_ms(elapsed)))) : 0;
+      const uint32_t part =
+          elapsed > 0 ? std::min(k, std::max<uint32_t>(1, m.pure_decode_steps_covering(from_ms(elapsed)))) : 0;
       if (part == 0) {
         apply(m, c.ops[next++], out);  // lands on the boundary itself
-        continue;
+        return;
       }
       const Duration d = m.pure_decode_duration(part);
       DecodeStretch s = m.advance_decode(part, 1.0);
       now += to_ms(d);
       record(s.events, now, out);
-      continue;
+      return;
     }
     DecodeStretch s = m.advance_decode(k, 1.0);
     now = end;
     record(s.events, now, out);
-  }
-  out.counters = m.counters();
-  return out;
+  });
 }
 
 TEST(EngineModelRandomTest, StretchesAgreeWithSteppingUnderOverloadPreemptionAndCancellation) {

@@ -224,14 +224,20 @@ ScalingConfig concurrency_config() {
   return c;
 }
 
+// 12 concurrent at t = 1 against 4 per replica: 3 replicas wanted.
+Signals overload_at_1s() {
+  Signals s;
+  s.now_s = 1;
+  s.in_flight = 4;
+  s.queue_depth = 8;
+  return s;
+}
+
 TEST(ControlLoopTest, GrowsDrainsStopsWhenIdleAndReplacesWhatNeverGetsReady) {
   FakeActuator act;
   ControlLoop loop(std::move(*Autoscaler::create(concurrency_config())), act);
   loop.adopt(1, 0, Phase::kReady);
-  Signals s;
-  s.now_s = 1;
-  s.in_flight = 4;
-  s.queue_depth = 8;  // 12 concurrent / 4 per replica -> 3
+  Signals s = overload_at_1s();
   TickReport r = loop.tick(s);
   EXPECT_EQ(r.decision.desired, 3);
   EXPECT_EQ(act.log, (std::vector<std::string>{"start 100", "start 101"}));
@@ -361,10 +367,7 @@ TEST(ControlLoopTest, DryRunDecidesAndReportsThePlanButChangesNothing) {
   FakeActuator act;
   ControlLoop loop(std::move(*Autoscaler::create(concurrency_config())), act);
   loop.adopt(1, 0, Phase::kReady);
-  Signals s;
-  s.now_s = 1;
-  s.in_flight = 4;
-  s.queue_depth = 8;
+  Signals s = overload_at_1s();
   TickReport r = loop.tick(s, /*actuate=*/false);
   EXPECT_EQ(r.decision.desired, 3);
   EXPECT_EQ(r.plan.start, 2) << "the plan is reported";
