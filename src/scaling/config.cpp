@@ -174,7 +174,7 @@ void read_scaling(const YAML::Node& n, const std::string& where, ScalingConfig& 
   check_keys(n, where,
              {"policy", "minReplicas", "maxReplicas", "replicas", "interval_s", "tolerance", "window_s", "metrics",
               "behavior", "kpa", "queue_high", "ttft_high_ms", "utilization_low", "cooldown_s", "drain_timeout_s",
-              "ready_timeout_s", "actuator", "scale_to_zero_after_s", "predictive"});
+              "ready_timeout_s", "actuator", "scale_to_zero_after_s", "predictive", "concurrency_window_s"});
   if (auto p = n["policy"]) c.policies = config::strings(p, join_key(where, "policy"));
   read(n, where, "minReplicas", c.min_replicas);
   read(n, where, "maxReplicas", c.max_replicas);
@@ -182,6 +182,7 @@ void read_scaling(const YAML::Node& n, const std::string& where, ScalingConfig& 
   read(n, where, "interval_s", c.interval_s);
   read(n, where, "tolerance", c.tolerance);
   read(n, where, "window_s", c.window_s);
+  read(n, where, "concurrency_window_s", c.concurrency_window_s);
   read(n, where, "queue_high", c.threshold.queue_high);
   read(n, where, "ttft_high_ms", c.threshold.ttft_high_ms);
   read(n, where, "utilization_low", c.threshold.utilization_low);
@@ -247,6 +248,7 @@ Result<bool> validate(const ScalingConfig& c, const std::string& where) {
   if (!(c.interval_s > 0)) return bad("interval_s", "must be > 0");
   if (c.tolerance < 0 || c.tolerance >= 1) return bad("tolerance", "must be in [0, 1)");
   if (!(c.window_s > 0)) return bad("window_s", "must be > 0");
+  if (!(c.concurrency_window_s > 0)) return bad("concurrency_window_s", "must be > 0");
   if (c.threshold.cooldown_s < 0) return bad("cooldown_s", "must be >= 0");
   if (!(c.drain_timeout_s >= 0)) return bad("drain_timeout_s", "must be >= 0");
   if (!(c.ready_timeout_s > 0)) return bad("ready_timeout_s", "must be > 0");

@@ -101,6 +101,7 @@ struct ScalingConfig {
   double interval_s = 1;         // controller tick
   double tolerance = 0.1;        // HPA: no change while |1 - usage/target| <= this
   double window_s = 6;           // short load window (rates, percentiles)
+  double concurrency_window_s = 2;  // the concurrency metric is averaged over this (at least one tick)
   std::vector<MetricSpec> metrics;
   BehaviorConfig behavior;
   KpaConfig kpa;

@@ -45,7 +45,7 @@ LatencyHistogram LatencyHistogram::minus(const LatencyHistogram& earlier) const 
 
 void LoadWindow::observe(double now_s, const LoadCounters& c, Signals& out) {
   concurrency_.push_back({now_s, out.in_flight + out.queue_depth});
-  while (concurrency_.front().first <= now_s - window_s_) concurrency_.pop_front();
+  while (concurrency_.front().first <= now_s - concurrency_window_s_) concurrency_.pop_front();
   double sum = 0;
   for (const auto& [t, v] : concurrency_) sum += v;
   out.concurrency_avg = sum / static_cast<double>(concurrency_.size());

@@ -43,14 +43,17 @@ struct LoadCounters {
 
 class LoadWindow {
  public:
-  explicit LoadWindow(double window_s) : window_s_(window_s) {}
+  // `concurrency_window_s`: the (shorter) window of the concurrency average, so a real
+  // overload shows at the next tick while one-tick Poisson bursts are damped.
+  explicit LoadWindow(double window_s, double concurrency_window_s = 0)
+      : window_s_(window_s), concurrency_window_s_(concurrency_window_s > 0 ? concurrency_window_s : window_s) {}
   // Records `c` as of `now_s` and sets out's rps, tokens/s, TTFT/E2E p95, load_fresh
   // and concurrency_avg (of out.in_flight + out.queue_depth, which the caller set) over
-  // the last window (or what there is of it so far), and idle_s (since arrivals grew).
+  // the concurrency window, and idle_s (since arrivals grew).
   void observe(double now_s, const LoadCounters& c, Signals& out);
 
  private:
-  double window_s_;
+  double window_s_, concurrency_window_s_;
   std::deque<std::pair<double, LoadCounters>> snaps_;
   std::deque<std::pair<double, double>> concurrency_;  // (t, in flight + queued) per tick
   uint64_t last_arrivals_ = 0;

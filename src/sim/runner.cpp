@@ -54,7 +54,8 @@ class Simulation final : public scaling::Actuator {
              std::unique_ptr<routing::RoutingPolicy> routing, std::unique_ptr<scaling::Autoscaler> autoscaler)
       : c_(c), w_(w), seed_(seed), o_(o), preset_(std::move(preset)), capacity_(capacity), routing_(std::move(routing)),
         loop_(std::move(autoscaler), *this), rng_(seed ^ 0xA5A5A5A5ULL),
-        window_(std::max(c.scaling.window_s, c.scaling.interval_s)) {
+        window_(std::max(c.scaling.window_s, c.scaling.interval_s),
+                std::max(c.scaling.concurrency_window_s, c.scaling.interval_s)) {
     probe_ = std::make_unique<engine::EngineModel>(preset_, 0);
     cold_start_s_ = c.instance.cold_start_s >= 0 ? c.instance.cold_start_s : default_cold_start_s(c.instance.start_mode);
     for (const auto& ch : w.changes()) {

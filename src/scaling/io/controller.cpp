@@ -60,7 +60,8 @@ std::string LocalActuator::url_of(uint32_t id) const {
 Controller::Controller(std::string pool, ScalingConfig config, PoolHooks hooks, fleet::LocalReplicas& procs,
                        LocalCommand cmd)
     : pool_(std::move(pool)), hooks_(std::move(hooks)), actuator_(procs, std::move(cmd), hooks_),
-      config_(std::move(config)), window_(config_.window_s) {}
+      config_(std::move(config)),
+      window_(config_.window_s, std::max(config_.concurrency_window_s, config_.interval_s)) {}
 
 Controller::~Controller() { stop(); }
 
