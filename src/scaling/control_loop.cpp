@@ -77,7 +77,7 @@ TickReport ControlLoop::tick(Signals s, bool actuate) {
   for (uint32_t id : r.plan.drain) {
     begin_drain(id, now);
     const Member* m = ledger_.find(id);
-    if (m && m->in_flight <= 0) on_idle(id, now), r.removed.push_back(id);
+    if (m && m->in_flight <= 0 && on_idle(id, now)) r.removed.push_back(id);
   }
   const int achieved = d.current + started - static_cast<int>(r.plan.cancel.size() + r.plan.drain.size());
   if (achieved != d.current) autoscaler_->scaled(now, d.current, achieved);
