@@ -126,8 +126,10 @@ TEST(ServeAutoscaleE2E, GrowsUnderLoadScrapesEnginesShrinksAfterReplacesAKilledR
   ASSERT_EQ(call(port, "POST", "/v1/chat/completions", chat_body("still there?", 3)).status, 200u);
 
   // A replica killed from outside is replaced.
+  // Stopped replicas exit on SIGTERM in their own time: await it.
+  ASSERT_TRUE(wait_until([&] { return children_of(serve.pid()).size() == 1; }, 15s))
+      << "only the remaining replica runs: " << serve.log();
   auto engines = children_of(serve.pid());
-  ASSERT_EQ(engines.size(), 1u) << "only the remaining replica runs: " << serve.log();
   const std::set<std::string> before = fleet(port).urls;
   ASSERT_EQ(::kill(engines[0], SIGKILL), 0);
   EXPECT_TRUE(wait_until([&] { auto f = fleet(port); return f.ready == 1 && f.urls != before; }, 30s)) << serve.log();
@@ -192,6 +194,54 @@ pools:
   EXPECT_EQ(metric_sum(metrics, "tidal_queue_rejected_total"), 0) << "nothing was refused at zero";
   EXPECT_EQ(metric_sum(metrics, "tidal_requests_total", "code=\"5"), 0) << "no 5xx during 0 -> 1";
   EXPECT_EQ(metric_sum(metrics, "tidal_requests_total", "code=\"200\""), 2);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(30s), 0) << serve.log();
+}
+
+}  // namespace
+}  // namespace tidal::e2e
+
+namespace tidal::e2e {
+namespace {
+
+// actuator: dry-run in front of an engine tidal did not start: the controller decides
+// and reports a scale-up under load, and changes nothing.
+TEST(ServeAutoscaleE2E, DryRunReportsDecisionsAndChangesNothing) {
+  Engine engine = start_engine({"--preset", "cpu-tiny"});
+  const uint16_t port = free_port();
+  const std::string path = ::testing::TempDir() + "/dry_" + std::to_string(port) + ".yaml";
+  {
+    std::ofstream out(path);
+    out << "gateway: {port: " << port << "}\nhealth: {interval_ms: 100}\npools:\n- name: default\n"
+        << "  replicas: [" << url(engine.port) << "]\n"
+        << R"(  scaling:
+    actuator: dry-run
+    policy: hpa
+    interval_s: 0.2
+    metrics:
+    - type: External
+      external: {metric: {name: concurrency}, target: {type: AverageValue, averageValue: 2}}
+)";
+  }
+  Process serve({"serve", "-c", path});
+  ASSERT_TRUE(wait_until([&] { return fleet(port).ready == 1; }, 30s)) << serve.log();
+  Process bench({"bench", "--url", url(port), "--concurrency", "8", "--duration", "3", "--no-progress"});
+  int wanted = 0;
+  EXPECT_TRUE(wait_until([&] {
+    auto r = call(port, "GET", "/admin/scaling", {}, 1000ms);
+    if (r.status != 200) return false;
+    const json::value doc = json::parse(r.body);
+    const auto& pool = doc.at("pools").at(0);
+    if (!pool.as_object().contains("last_decision")) return false;
+    wanted = static_cast<int>(pool.at("last_decision").at("desired").as_int64());
+    return pool.at("actuator").as_string() == "dry-run" && wanted >= 3;
+  }, 20s)) << serve.log();
+  ASSERT_EQ(bench.wait(30s), 0) << bench.log();
+  const Fleet f = fleet(port);
+  EXPECT_EQ(f.ready, 1) << "nothing was started";
+  EXPECT_EQ(f.starting, 0);
+  EXPECT_TRUE(children_of(serve.pid()).empty()) << "dry-run spawns no process";
+  EXPECT_NE(serve.log().find("dry-run: not applied"), std::string::npos);
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait(30s), 0) << serve.log();
 }

@@ -87,6 +87,11 @@ double area(int initial, const std::vector<Step>& steps, double end) {
 }
 
 TEST(ScalingTwinE2E, ServeAndSimulateScaleAlikeOnTheSameSpike) {
+#if defined(__SANITIZE_ADDRESS__)
+  // Real engines must keep up with 8x model time; a sanitizer build runs several times
+  // slower, so the comparison would measure the sanitizer, not the twin.
+  GTEST_SKIP() << "timing comparison with real processes: not meaningful under ASan";
+#endif
   const std::string dir = ::testing::TempDir() + "/twin_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
   const std::string trace = write_spike_trace(dir + "/spike.csv");
