@@ -73,6 +73,14 @@ json::object object_of(const SimResult& r) {
 
 }  // namespace
 
+double reversals_per_hour(const std::vector<ScaleEvent>& events, double duration_s) {
+  int reversals = 0;
+  for (size_t i = 1; i < events.size(); ++i) {
+    reversals += ((events[i - 1].to > events[i - 1].from) != (events[i].to > events[i].from)) ? 1 : 0;
+  }
+  return duration_s > 0 ? reversals / (duration_s / 3600) : 0;
+}
+
 std::string to_json(const SimResult& r) { return json::serialize(object_of(r)); }
 
 std::string to_json(const std::vector<SimResult>& runs) {

@@ -52,4 +52,7 @@ struct SimResult {
   std::vector<SeriesPoint> series;
 };
 
+// Scale changes per hour whose direction differs from the previous change's.
+[[nodiscard]] double reversals_per_hour(const std::vector<ScaleEvent>& events, double duration_s);
+
 }  // namespace tidal::sim

@@ -1,4 +1,5 @@
-#include "sim/runner.h"
+#include "sim/simulation.h"
+#include "sim/detail/sim_replica.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,44 +10,17 @@
 #include "common/check.h"
 #include "common/clock.h"
 #include "engine/model/engine_model.h"
-#include "sim/capacity.h"
 #include "sim/event_queue.h"
-#include "sim/oracle_policy.h"
 #include "scaling/control_loop.h"
 #include "scaling/load_window.h"
 
 namespace tidal::sim {
 namespace {
 
-// The data plane's view of a replica (what routing reads); the life cycle decisions
-// (which to start, drain, cancel, replace) are the shared scaling::ControlLoop's.
-enum class State : uint8_t { kStarting, kReady, kDraining, kGone };
-enum class Work : uint8_t { kIdle, kStep, kStretch };
-
-struct Replica {
-  uint32_t id = 0;
-  State state = State::kStarting;
-  bool spot = false;
-  double created_s = 0, end_s = -1;
-  std::unique_ptr<engine::EngineModel> model;
-  uint32_t in_flight = 0;
-  uint64_t version = 0;  // bumps invalidate scheduled work events
-  Work work = Work::kIdle;
-  double work_start = 0;
-  uint32_t stretch_k = 0;
-  double stretch_f = 1;
-  std::vector<engine::TokenEvent> step_events;
-};
-
-struct Live {
-  double arrival_s = 0;
-  uint32_t output_tokens = 0;
-  double deadline_s = 0;  // while queued
-  double first_token_s = -1;
-  int replica = -1;
-  bool queued = false;
-  bool done = false;
-};
+using detail::Live;
+using detail::Replica;
+using detail::State;
+using detail::Work;
 
 class Simulation final : public scaling::Actuator {
  public:
@@ -554,14 +528,7 @@ class Simulation final : public scaling::Actuator {
     result_.slo_ttft_ms = c_.slo_ttft_ms;
     result_.slo_e2e_ms = c_.slo_e2e_ms;
     result_.slo_tpot_ms = c_.slo_tpot_ms;
-    // Direction reversals: a change whose direction differs from the previous change's.
-    int reversals = 0;
-    for (size_t i = 1; i < result_.scaling_events.size(); ++i) {
-      const auto& a = result_.scaling_events[i - 1];
-      const auto& b = result_.scaling_events[i];
-      reversals += ((a.to > a.from) != (b.to > b.from)) ? 1 : 0;
-    }
-    result_.reversals_per_hour = now_ > 0 ? reversals / (now_ / 3600) : 0;
+    result_.reversals_per_hour = reversals_per_hour(result_.scaling_events, now_);
     result_.instance_hours = instance_seconds_until(now_) / 3600;
     result_.gpu_hours = result_.instance_hours * c_.instance.gpus;
     result_.cost_usd = cost_until(now_);
@@ -607,57 +574,12 @@ class Simulation final : public scaling::Actuator {
 
 }  // namespace
 
-Result<SimResult> run_simulation(const SimConfig& config, Workload& workload, Workload& sizing, uint64_t seed,
-                                 RunOptions options) {
-  auto preset = engine::find_preset(config.preset);
-  if (!preset) return make_error(ErrorKind::kInvalidRequest, "unknown preset '" + config.preset + "'", "preset");
-  // A sample of request sizes and the rate profile, from a separate copy of the workload.
-  std::vector<RequestSize> sizes;
-  while (sizes.size() < 5000) {
-    auto r = sizing.next();
-    if (!r) break;
-    sizes.push_back({r->input_tokens, r->output_tokens});
-  }
-  if (sizes.empty()) return make_error(ErrorKind::kInvalidRequest, "the workload has no requests");
-  const double capacity = measured_capacity_rps(*preset, sizes, config.slo_ttft_ms, config.slo_tpot_ms,
-                                                config.max_in_flight_per_replica);
-  if (capacity <= 0) {
-    return make_error(ErrorKind::kInvalidRequest, "one replica cannot meet the SLO (slo.ttft_ms, slo.tpot_ms) at this workload's sizes");
-  }
-  double peak = 0, mean = 0;
-  size_t minutes = 0;
-  for (double t = 30; t < workload.duration_s(); t += 60, ++minutes) {
-    const double r = workload.rate_at(t);
-    peak = std::max(peak, r);
-    mean += r;
-  }
-  mean = minutes ? mean / static_cast<double>(minutes) : peak;
-
-  scaling::ScalingConfig sc = config.scaling;
-  if (sc.has("static_peak") || sc.has("static_mean")) {
-    sc.replicas = std::max(1, static_cast<int>(std::ceil((sc.has("static_peak") ? peak : mean) / capacity)));
-    sc.policies = {"static"};
-  }
-  const double cold = config.instance.cold_start_s >= 0 ? config.instance.cold_start_s
-                                                        : default_cold_start_s(config.instance.start_mode);
-  if (sc.ready_timeout_s <= cold) {
-    return make_error(ErrorKind::kInvalidRequest, "scaling.ready_timeout_s must exceed the cold start", "scaling.ready_timeout_s");
-  }
-  // The predictive policy's replica rate defaults to the measured capacity here.
-  if (sc.predictive.rps_per_replica <= 0) sc.predictive.rps_per_replica = capacity;
-  std::vector<std::unique_ptr<scaling::ScalingPolicy>> extra;
-  if (sc.has("oracle")) {
-    std::erase(sc.policies, std::string("oracle"));
-    const double lead = cold + sc.interval_s;
-    extra.push_back(std::make_unique<OraclePolicy>([&workload](double t) { return workload.rate_at(t); }, capacity, lead));
-  }
-  auto autoscaler = scaling::Autoscaler::create(sc, std::move(extra));
-  if (!autoscaler) return autoscaler.error();
-  auto routing = routing::make_policy(config.routing, seed ^ 0x51ULL);
-  if (!routing) return routing.error();
-  SimConfig effective = config;
-  effective.scaling = sc;
-  Simulation sim(effective, workload, seed, options, *preset, capacity, std::move(*routing), std::move(*autoscaler));
+SimResult simulate_deployment(const SimConfig& effective, Workload& workload, uint64_t seed, RunOptions options,
+                              engine::EnginePreset preset, double capacity,
+                              std::unique_ptr<routing::RoutingPolicy> routing,
+                              std::unique_ptr<scaling::Autoscaler> autoscaler) {
+  Simulation sim(effective, workload, seed, options, std::move(preset), capacity, std::move(routing),
+                 std::move(autoscaler));
   return sim.run();
 }
 

@@ -1,0 +1,43 @@
+// The simulator's per-replica and per-request state (data only; sim::Simulation in
+// runner.cpp drives it).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine/model/engine_model.h"
+
+namespace tidal::sim::detail {
+
+// The data plane's view of a replica (what routing reads); the life cycle decisions
+// (which to start, drain, cancel, replace) are the shared scaling::ControlLoop's.
+enum class State : uint8_t { kStarting, kReady, kDraining, kGone };
+enum class Work : uint8_t { kIdle, kStep, kStretch };
+
+struct Replica {
+  uint32_t id = 0;
+  State state = State::kStarting;
+  bool spot = false;
+  double created_s = 0, end_s = -1;
+  std::unique_ptr<engine::EngineModel> model;
+  uint32_t in_flight = 0;
+  uint64_t version = 0;  // bumps invalidate scheduled work events
+  Work work = Work::kIdle;
+  double work_start = 0;
+  uint32_t stretch_k = 0;
+  double stretch_f = 1;
+  std::vector<engine::TokenEvent> step_events;
+};
+
+struct Live {
+  double arrival_s = 0;
+  uint32_t output_tokens = 0;
+  double deadline_s = 0;  // while queued
+  double first_token_s = -1;
+  int replica = -1;
+  bool queued = false;
+  bool done = false;
+};
+
+}  // namespace tidal::sim::detail
