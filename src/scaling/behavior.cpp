@@ -12,32 +12,25 @@ int Behavior::change_in_period(const std::deque<Stamped>& events, double now_s, 
   return n;
 }
 
-int Behavior::scale_up_limit(double now_s, int current) const {
-  const auto& rules = config_.scale_up;
+// calculateScaleUpLimitWithScalingRules / calculateScaleDownLimitWithBehaviors: each
+// policy proposes a size from the replicas at its period's start; selectPolicy Max
+// takes the largest change (the max proposal growing, the min shrinking), Min the
+// smallest.
+int Behavior::rate_limit(const ScalingRules& rules, double now_s, int current, bool up) const {
   if (rules.select == ScalingRules::Select::kDisabled) return current;
-  const bool pick_min = rules.select == ScalingRules::Select::kMin;
-  int64_t result = pick_min ? INT_MAX : INT_MIN;
+  const bool take_max = (rules.select == ScalingRules::Select::kMax) == up;
+  int64_t result = take_max ? INT_MIN : INT_MAX;
   for (const auto& p : rules.policies) {
     const int64_t start = static_cast<int64_t>(current) - change_in_period(up_events_, now_s, p.period_s) +
                           change_in_period(down_events_, now_s, p.period_s);
-    const int64_t proposed = p.percent ? static_cast<int64_t>(std::ceil(static_cast<double>(start) * (1 + p.value / 100.0)))
-                                       : start + p.value;
-    result = pick_min ? std::min(result, proposed) : std::max(result, proposed);
-  }
-  return static_cast<int>(std::clamp<int64_t>(result, INT_MIN, INT_MAX));
-}
-
-int Behavior::scale_down_limit(double now_s, int current) const {
-  const auto& rules = config_.scale_down;
-  if (rules.select == ScalingRules::Select::kDisabled) return current;
-  const bool pick_min_change = rules.select == ScalingRules::Select::kMin;
-  int64_t result = pick_min_change ? INT_MIN : INT_MAX;
-  for (const auto& p : rules.policies) {
-    const int64_t start = static_cast<int64_t>(current) - change_in_period(up_events_, now_s, p.period_s) +
-                          change_in_period(down_events_, now_s, p.period_s);
-    const int64_t proposed = p.percent ? static_cast<int64_t>(static_cast<double>(start) * (1 - p.value / 100.0))
-                                       : start - p.value;
-    result = pick_min_change ? std::max(result, proposed) : std::min(result, proposed);
+    int64_t proposed = 0;
+    if (up) {
+      proposed = p.percent ? static_cast<int64_t>(std::ceil(static_cast<double>(start) * (1 + p.value / 100.0)))
+                           : start + p.value;
+    } else {
+      proposed = p.percent ? static_cast<int64_t>(static_cast<double>(start) * (1 - p.value / 100.0)) : start - p.value;
+    }
+    result = take_max ? std::max(result, proposed) : std::min(result, proposed);
   }
   return static_cast<int>(std::clamp<int64_t>(result, INT_MIN, INT_MAX));
 }
@@ -68,11 +61,11 @@ Normalized Behavior::normalize(double now_s, int current, int recommended) {
 
   // 2. Rate policies and bounds.
   if (stabilized > current) {
-    const int limit = std::max(current, scale_up_limit(now_s, current));
+    const int limit = std::max(current, rate_limit(config_.scale_up, now_s, current, true));
     const int allowed = std::min(max_, limit);
     if (stabilized > allowed) out = {allowed, max_ > limit ? "ScaleUpLimit" : "TooManyReplicas"};
   } else if (stabilized < current) {
-    const int limit = std::min(current, scale_down_limit(now_s, current));
+    const int limit = std::min(current, rate_limit(config_.scale_down, now_s, current, false));
     const int allowed = std::max(min_, limit);
     if (stabilized < allowed) out = {allowed, min_ < limit ? "ScaleDownLimit" : "TooFewReplicas"};
   }

@@ -40,8 +40,7 @@ class Behavior {
     int value;
   };
   [[nodiscard]] int change_in_period(const std::deque<Stamped>& events, double now_s, double period_s) const;
-  [[nodiscard]] int scale_up_limit(double now_s, int current) const;
-  [[nodiscard]] int scale_down_limit(double now_s, int current) const;
+  [[nodiscard]] int rate_limit(const ScalingRules& rules, double now_s, int current, bool up) const;
 
   BehaviorConfig config_;
   int min_, max_;
