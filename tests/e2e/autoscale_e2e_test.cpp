@@ -248,3 +248,29 @@ TEST(ServeAutoscaleE2E, DryRunReportsDecisionsAndChangesNothing) {
 
 }  // namespace
 }  // namespace tidal::e2e
+
+namespace tidal::e2e {
+namespace {
+
+// `--fixed` keeps the embedded default at --replicas: a static policy, bounds = size.
+// Without it the embedded default runs the recommended HPA policy.
+TEST(ServeAutoscaleE2E, EmbeddedDefaultAutoscalesAndFixedKeepsTheSize) {
+  for (const bool fixed : {false, true}) {
+    const uint16_t port = free_port();
+    std::vector<std::string> args{"serve", "--port", std::to_string(port), "--replicas", "2",
+                                  "--engine-arg=--preset=cpu-tiny"};
+    if (fixed) args.push_back("--fixed");
+    Process serve(args, {"TIDAL_HEALTH__INTERVAL_MS=100"});
+    ASSERT_TRUE(wait_until([&] { return fleet(port).ready == 2; }, 30s)) << serve.log();
+    const json::value doc = json::parse(call(port, "GET", "/admin/scaling").body);
+    const auto& pool = doc.at("pools").at(0);
+    EXPECT_EQ(pool.at("policy").as_string(), fixed ? "static" : "hpa");
+    EXPECT_EQ(pool.at("max_replicas").as_int64(), fixed ? 2 : 8);
+    EXPECT_EQ(pool.at("min_replicas").as_int64(), fixed ? 2 : 1);
+    serve.signal(SIGTERM);
+    EXPECT_EQ(serve.wait(30s), 0) << serve.log();
+  }
+}
+
+}  // namespace
+}  // namespace tidal::e2e
