@@ -25,13 +25,8 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 
 // Model seconds per real second: 4 in CI; TIDAL_TWIN_SCALE=1 for the record in BENCHMARKS.md.
-// A sanitizer build is several times slower, so its real engines run in real time.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr double kDefaultScale = 1;
-#else
-constexpr double kDefaultScale = 4;
-#endif
-const double kScale = std::getenv("TIDAL_TWIN_SCALE") ? std::atof(std::getenv("TIDAL_TWIN_SCALE")) : kDefaultScale;
+// (Not built with sanitizers: see tests/CMakeLists.txt.)
+const double kScale = std::getenv("TIDAL_TWIN_SCALE") ? std::atof(std::getenv("TIDAL_TWIN_SCALE")) : 4;
 constexpr double kColdStartS = 8;   // model seconds
 constexpr double kEndS = 150;       // model seconds of load
 
