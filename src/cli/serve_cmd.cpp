@@ -4,6 +4,7 @@
 #include "cli/gateway_flags.h"
 #include "common/log.h"
 #include "common/signals.h"
+#include "engine/model/preset.h"
 #include "fleet/local_replicas.h"
 #include "gateway/gateway_server.h"
 #include "scaling/io/controller.h"
@@ -17,6 +18,7 @@ scaling::PoolHooks hooks_for(gateway::Gateway& gw, const gateway::PoolConfig& po
   const std::string name = pool.name;
   h.load = [&gw, name] { return gw.load(name); };
   h.queue_depth = [&gw, name] { return static_cast<double>(gw.queue_depth(name)); };
+  h.samples = [&gw, name] { return gw.take_samples(name); };
   // Engine metrics older than three scrape intervals are stale: left out (missing).
   const auto fresh_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(3 * gw.config().scrape.interval).count();
   h.replicas = [&gw, name, fresh_ns] {
@@ -44,6 +46,17 @@ scaling::PoolHooks hooks_for(gateway::Gateway& gw, const gateway::PoolConfig& po
   };
   h.max_in_flight_per_replica = pool.max_in_flight_per_replica;
   return h;
+}
+
+// "--preset NAME" or "--preset=NAME" among a local engine command's arguments, if it names a known preset.
+std::string preset_in(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string name;
+    if (args[i] == "--preset" && i + 1 < args.size()) name = args[i + 1];
+    if (args[i].starts_with("--preset=")) name = args[i].substr(9);
+    if (!name.empty() && engine::find_preset(name)) return name;
+  }
+  return {};
 }
 
 }  // namespace
@@ -96,6 +109,10 @@ Action add_serve_command(CLI::App& app) {
         sc.replicas = sc.min_replicas = sc.max_replicas = static_cast<int>(p.local.count);
       }
       sc.ready_timeout_s = p.local.ready_timeout_s;
+      // The slo policy plans batches up to the gateway's limit per replica, and takes a
+      // `tidal engine --preset` of the local command as its prior.
+      if (sc.slo.max_batch == 0) sc.slo.max_batch = p.max_in_flight_per_replica;
+      if (sc.slo.prior.empty()) sc.slo.prior = preset_in(p.local.args);
       const int initial = sc.actuator == "dry-run" ? 0 : p.local.count ? static_cast<int>(p.local.count) : sc.min_replicas;
       auto c = std::make_unique<scaling::Controller>(p.name, sc, hooks_for(**gw, p), local,
                                                      scaling::LocalCommand{p.local.command, p.local.args, p.local.stop_grace_s});

@@ -50,16 +50,29 @@ struct LoopContext {
 
 // Monotonic load counters of a pool, read by the controller (scaling::LoadWindow).
 struct PoolLoad {
-  std::atomic<uint64_t> arrivals{0}, prompt_tokens{0};
-  std::array<std::atomic<uint64_t>, scaling::LatencyHistogram::kBuckets> ttft_ms{}, e2e_ms{};
+  std::atomic<uint64_t> arrivals{0}, prompt_tokens{0}, output_tokens{0};
+  std::array<std::atomic<uint64_t>, scaling::LatencyHistogram::kBuckets> ttft_ms{}, e2e_ms{}, tpot_ms{};
+  // Finished requests for the slo policy's calibration, while a controller wants them.
+  // Bounded; a sample that finds the lock taken is dropped (the fit needs a sample, not all).
+  static constexpr size_t kMaxSamples = 4096;
+  std::atomic<bool> want_samples{false};
+  std::mutex samples_mu;
+  std::vector<scaling::RequestSample> samples;
+
+  void add_sample(const scaling::RequestSample& s) {
+    std::unique_lock lock(samples_mu, std::try_to_lock);
+    if (lock && samples.size() < kMaxSamples) samples.push_back(s);
+  }
 
   scaling::LoadCounters snapshot() const {
     scaling::LoadCounters c;
     c.arrivals = arrivals.load(std::memory_order_relaxed);
     c.prompt_tokens = prompt_tokens.load(std::memory_order_relaxed);
+    c.output_tokens = output_tokens.load(std::memory_order_relaxed);
     for (int b = 0; b < scaling::LatencyHistogram::kBuckets; ++b) {
       c.ttft_ms.add_bucket(b, ttft_ms[static_cast<size_t>(b)].load(std::memory_order_relaxed));
       c.e2e_ms.add_bucket(b, e2e_ms[static_cast<size_t>(b)].load(std::memory_order_relaxed));
+      c.tpot_ms.add_bucket(b, tpot_ms[static_cast<size_t>(b)].load(std::memory_order_relaxed));
     }
     return c;
   }
@@ -157,6 +170,16 @@ class Gateway::Impl {
       if (p.config.name == pool) return p.load->snapshot();
     }
     return {};
+  }
+  std::vector<scaling::RequestSample> take_samples(const std::string& pool) {
+    std::vector<scaling::RequestSample> out;
+    for (auto& p : pools_) {
+      if (p.config.name != pool) continue;
+      p.load->want_samples.store(true, std::memory_order_relaxed);
+      std::lock_guard lock(p.load->samples_mu);
+      out.swap(p.load->samples);
+    }
+    return out;
   }
   size_t queue_depth(const std::string& pool) const {
     for (const auto& p : pools_) {
@@ -326,6 +349,7 @@ class Gateway::Impl {
       } slot{*pool->queue, metrics_.replica(id), id};
       slot.m.in_flight->Increment();
       const fleet::Replica& replica = registry_.at(id);
+      const uint32_t dispatch_in_flight = replica.in_flight.load(std::memory_order_relaxed);
       ProxyOutcome out = co_await proxy_exchange(ctx.pool, replica, upstream, ex, timeouts, t0);
 
       switch (out.error) {
@@ -351,6 +375,18 @@ class Gateway::Impl {
         slot.m.e2e->Observe(e2e_s);
         PoolLoad::observe(pool->load->ttft_ms, to_ms(out.ttft));
         PoolLoad::observe(pool->load->e2e_ms, e2e_s * 1000);
+        PoolLoad& load = *pool->load;
+        load.output_tokens.fetch_add(out.output_tokens, std::memory_order_relaxed);
+        // TPOT: the mean gap between relayed tokens after the first.
+        const double tpot_ms =
+            out.streamed && out.output_tokens > 1 ? to_ms(out.last_byte - out.ttft) / (out.output_tokens - 1) : 0;
+        if (tpot_ms > 0) PoolLoad::observe(load.tpot_ms, tpot_ms);
+        if (load.want_samples.load(std::memory_order_relaxed) && out.status == 200) {
+          const uint32_t now_in_flight = replica.in_flight.load(std::memory_order_relaxed);
+          load.add_sample({out.prompt_tokens.value_or(parsed->prompt_tokens), out.output_tokens,
+                           out.streamed ? to_ms(out.ttft) : 0, tpot_ms, (dispatch_in_flight + now_in_flight) / 2.0,
+                           dispatch_in_flight <= 1});
+        }
         metrics_.count_request(pool_name, name, out.status);
       } else {
         logger("gateway")->warn("stream broken replica={} error={}", replica.name(), out.message);
@@ -405,6 +441,7 @@ void Gateway::stop() { impl_->stop(); }
 void Gateway::join() { impl_->join(); }
 uint16_t Gateway::port() const { return impl_->port(); }
 scaling::LoadCounters Gateway::load(const std::string& pool) const { return impl_->load(pool); }
+std::vector<scaling::RequestSample> Gateway::take_samples(const std::string& pool) { return impl_->take_samples(pool); }
 size_t Gateway::queue_depth(const std::string& pool) const { return impl_->queue_depth(pool); }
 void Gateway::retire_replica(fleet::ReplicaId id, std::string_view reason) { impl_->retire_replica(id, reason); }
 void Gateway::record_fleet(const std::string& pool, int starting, int ready, int draining, int desired) {

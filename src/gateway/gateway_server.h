@@ -29,6 +29,9 @@ class Gateway {
 
   // For the controller (any thread): the pool's load counters since start, its queue.
   [[nodiscard]] scaling::LoadCounters load(const std::string& pool) const;
+  // Requests of `pool` finished since the last call, for the slo policy's calibration;
+  // the first call turns collection on (off until a controller asks).
+  [[nodiscard]] std::vector<scaling::RequestSample> take_samples(const std::string& pool);
   [[nodiscard]] size_t queue_depth(const std::string& pool) const;
   // Takes a replica out of service for good: no new requests, health checks stop, its
   // metric series are dropped once nothing uses them.

@@ -1,5 +1,7 @@
 #include "gateway/proxy.h"
 
+#include "gateway/usage_meter.h"
+
 #include <algorithm>
 
 namespace tidal::gateway {
@@ -116,6 +118,8 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, const f
         co_return out;
       }
       std::string piece;
+      UsageMeter meter;
+      out.streamed = true;
       while (!reader.done()) {
         auto rec = co_await reader.read_some(*conn, piece, remaining(timeouts, timeouts.idle));
         if (cs.cancelled() != http::asio::cancellation_type::none) {
@@ -130,13 +134,17 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, const f
           co_return out;
         }
         if (piece.empty()) continue;
-        if (out.ttft == Duration::zero()) out.ttft = std::chrono::steady_clock::now() - started;
+        out.last_byte = std::chrono::steady_clock::now() - started;
+        if (out.ttft == Duration::zero()) out.ttft = out.last_byte;
+        meter.feed(piece);
         if (!co_await client.write_chunk(piece)) {
           out.result = ProxyResult::kClientGone;
           co_return out;
         }
       }
       co_await client.finish_stream();
+      out.output_tokens = meter.output_tokens();
+      out.prompt_tokens = meter.prompt_tokens();
     } else {
       std::string body;
       auto rec = co_await reader.read_all(*conn, body, remaining(timeouts, timeouts.idle));
@@ -149,7 +157,11 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, const f
         out.message = "upstream " + replica.name() + " failed mid-body: " + rec.message();
         co_return out;  // nothing sent yet: retryable
       }
-      out.ttft = std::chrono::steady_clock::now() - started;
+      out.ttft = out.last_byte = std::chrono::steady_clock::now() - started;
+      UsageMeter meter;
+      meter.feed(body);
+      out.output_tokens = meter.output_tokens();
+      out.prompt_tokens = meter.prompt_tokens();
       http::Response res{head.result(), 11};
       for (const auto& f : head) {
         if (f.name() == bhttp::field::content_type || f.name() == bhttp::field::retry_after ||

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
@@ -36,6 +37,10 @@ struct ProxyOutcome {
   bool refused = false;        // connection refused: eject the replica at once
   unsigned status = 0;         // upstream status, when one was received
   Duration ttft{};             // time to the first body byte relayed
+  Duration last_byte{};        // time to the last body byte relayed (streams)
+  bool streamed = false;       // an event stream (ttft and last_byte mark its first and last token)
+  uint32_t output_tokens = 0;  // counted by gateway::UsageMeter
+  std::optional<uint32_t> prompt_tokens;  // from the response's usage, when it has one
   std::string message;         // for logs and the 502 body
 };
 

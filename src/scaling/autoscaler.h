@@ -55,6 +55,7 @@ class Autoscaler {
   [[nodiscard]] const Decision* last() const { return has_last_ ? &last_ : nullptr; }
   [[nodiscard]] const ScalingConfig& config() const { return config_; }
   [[nodiscard]] std::string policy_names() const;
+  [[nodiscard]] const std::vector<std::unique_ptr<ScalingPolicy>>& policies() const { return policies_; }
 
  private:
   Autoscaler(ScalingConfig c, std::vector<std::unique_ptr<ScalingPolicy>> p)

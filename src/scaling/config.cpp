@@ -174,7 +174,7 @@ void read_scaling(const YAML::Node& n, const std::string& where, ScalingConfig& 
   check_keys(n, where,
              {"policy", "minReplicas", "maxReplicas", "replicas", "interval_s", "tolerance", "window_s", "metrics",
               "behavior", "kpa", "queue_high", "ttft_high_ms", "utilization_low", "cooldown_s", "drain_timeout_s",
-              "ready_timeout_s", "actuator", "scale_to_zero_after_s", "predictive", "concurrency_window_s"});
+              "ready_timeout_s", "actuator", "scale_to_zero_after_s", "predictive", "concurrency_window_s", "slo", "schedule"});
   if (auto p = n["policy"]) c.policies = config::strings(p, join_key(where, "policy"));
   read(n, where, "minReplicas", c.min_replicas);
   read(n, where, "maxReplicas", c.max_replicas);
@@ -204,31 +204,7 @@ void read_scaling(const YAML::Node& n, const std::string& where, ScalingConfig& 
     if (auto up = b["scaleUp"]) read_rules(up, join_key(bw, "scaleUp"), c.behavior.scale_up);
     if (auto down = b["scaleDown"]) read_rules(down, join_key(bw, "scaleDown"), c.behavior.scale_down);
   }
-  if (auto p = n["predictive"]) {
-    const std::string pw = join_key(where, "predictive");
-    check_keys(p, pw, {"lead_s", "rps_per_replica", "bucket_s", "alpha", "beta", "gamma", "season_s", "slot_s"});
-    read(p, pw, "lead_s", c.predictive.lead_s);
-    read(p, pw, "rps_per_replica", c.predictive.rps_per_replica);
-    read(p, pw, "bucket_s", c.predictive.forecast.bucket_s);
-    read(p, pw, "alpha", c.predictive.forecast.alpha);
-    read(p, pw, "beta", c.predictive.forecast.beta);
-    read(p, pw, "gamma", c.predictive.forecast.gamma);
-    read(p, pw, "season_s", c.predictive.forecast.season_s);
-    read(p, pw, "slot_s", c.predictive.forecast.slot_s);
-  }
-  if (auto k = n["kpa"]) {
-    const std::string kw = join_key(where, "kpa");
-    check_keys(k, kw, {"metric", "target", "target_utilization", "stable_window_s", "panic_window_pct",
-                       "panic_threshold", "max_scale_up_rate", "max_scale_down_rate"});
-    read(k, kw, "metric", c.kpa.metric);
-    read(k, kw, "target", c.kpa.target);
-    read(k, kw, "target_utilization", c.kpa.target_utilization);
-    read(k, kw, "stable_window_s", c.kpa.stable_window_s);
-    read(k, kw, "panic_window_pct", c.kpa.panic_window_pct);
-    read(k, kw, "panic_threshold", c.kpa.panic_threshold);
-    read(k, kw, "max_scale_up_rate", c.kpa.max_scale_up_rate);
-    read(k, kw, "max_scale_down_rate", c.kpa.max_scale_down_rate);
-  }
+  read_policy_sections(n, where, c);
 }
 
 Result<bool> validate(const ScalingConfig& c, const std::string& where) {
@@ -237,9 +213,10 @@ Result<bool> validate(const ScalingConfig& c, const std::string& where) {
   };
   if (c.policies.empty()) return bad("policy", "names no policy");
   for (const auto& p : c.policies) {
-    if (p != "static" && p != "threshold" && p != "hpa" && p != "kpa" && p != "predictive" && !is_simulator_policy(p)) {
-      return bad("policy", "unknown policy '" + p + "' (known: static, threshold, hpa, kpa, predictive; tidal simulate "
-                           "adds static_peak, static_mean, oracle)");
+    const auto& known = known_policies();
+    if (std::find(known.begin(), known.end(), p) == known.end() && !is_simulator_policy(p)) {
+      return bad("policy", "unknown policy '" + p + "' (known: " + known_policy_list() +
+                               "; tidal simulate adds static_peak, static_mean, oracle)");
     }
   }
   if (c.min_replicas < 0) return bad("minReplicas", "must be >= 0");
@@ -255,34 +232,7 @@ Result<bool> validate(const ScalingConfig& c, const std::string& where) {
   if (c.actuator != "local" && c.actuator != "dry-run") return bad("actuator", "must be local or dry-run");
   if (!(c.scale_to_zero_after_s >= 0)) return bad("scale_to_zero_after_s", "must be >= 0");
   if (c.has("hpa") && c.metrics.empty()) return bad("metrics", "the hpa policy needs at least one metric");
-  if (c.has("predictive")) {
-    const auto& p = c.predictive;
-    if (!(p.lead_s >= 0)) return bad("predictive.lead_s", "must be >= 0");
-    if (!(p.rps_per_replica >= 0)) return bad("predictive.rps_per_replica", "must be > 0");
-    if (!(p.forecast.bucket_s > 0)) return bad("predictive.bucket_s", "must be > 0");
-    for (auto [key, v] : {std::pair{"predictive.alpha", p.forecast.alpha}, std::pair{"predictive.beta", p.forecast.beta},
-                          std::pair{"predictive.gamma", p.forecast.gamma}}) {
-      if (!(v >= 0 && v <= 1)) return bad(key, "must be in [0, 1]");
-    }
-    if (!(p.forecast.season_s >= 0)) return bad("predictive.season_s", "must be >= 0 (0: no season)");
-    if (p.forecast.season_s > 0 && !(p.forecast.slot_s > 0 && p.forecast.slot_s <= p.forecast.season_s)) {
-      return bad("predictive.slot_s", "must be in (0, season_s]");
-    }
-  }
-  if (c.has("kpa")) {
-    const auto& k = c.kpa;
-    if (k.metric != "concurrency" && k.metric != "requests_per_second") {
-      return bad("kpa.metric", "must be concurrency or requests_per_second");
-    }
-    if (!(k.target > 0)) return bad("kpa.target", "must be > 0");
-    if (!(k.target_utilization > 0 && k.target_utilization <= 1)) return bad("kpa.target_utilization", "must be in (0, 1]");
-    if (!(k.stable_window_s > 0)) return bad("kpa.stable_window_s", "must be > 0");
-    if (!(k.panic_window_pct > 0 && k.panic_window_pct <= 100)) return bad("kpa.panic_window_pct", "must be in (0, 100]");
-    if (!(k.panic_threshold > 1)) return bad("kpa.panic_threshold", "must be > 1");
-    if (!(k.max_scale_up_rate > 1)) return bad("kpa.max_scale_up_rate", "must be > 1");
-    if (!(k.max_scale_down_rate > 1)) return bad("kpa.max_scale_down_rate", "must be > 1");
-  }
-  return true;
+  return validate_policy_sections(c, where);
 }
 
 }  // namespace tidal::scaling

@@ -82,6 +82,32 @@ struct PredictiveConfig {
   double lead_s = 90;            // how far ahead to provision: cold start + a tick
   double rps_per_replica = 0;    // REQUIRES: > 0 (simulate: 0 = its measured replica capacity)
   ForecastConfig forecast;
+  std::string history_file;      // serve: SQLite file the learned forecast state persists in; empty: none
+};
+
+// SLO-driven: replicas needed to keep P95 TTFT and TPOT under targets at the observed
+// arrival rate and request sizes, from the step-time model fitted online (StepFit) with
+// `prior` as the starting point, corrected by observed / predicted latency.
+struct SloConfig {
+  double ttft_p95_ms = 2000;    // REQUIRES: > 0
+  double tpot_ms = 100;         // REQUIRES: > 0
+  std::string prior;            // engine preset of the prior; empty: llama3-8b-h100 (simulate: its preset)
+  uint32_t max_batch = 0;       // sequences per replica; 0: the prior's max_num_seqs (serve: the pool's max_in_flight if set)
+  double headroom = 0.85;       // plan for this share of the computed capacity, 0 < h <= 1 (queueing, bursts)
+  double backlog_drain_s = 10;  // queued requests are planned to be served within this
+  bool calibrate = true;        // false: use the prior as is (no fit, no correction)
+};
+
+// Minimum capacity by time of day and week, in a time zone (IANA name, DST aware).
+struct ScheduleWindow {
+  std::string name;             // e.g. peak, shoulder, night
+  std::vector<int> days;        // 0 = Monday .. 6 = Sunday; empty: every day
+  int start_min = 0, end_min = 0;  // minutes after local midnight; end <= start wraps past midnight
+  int min_replicas = 0;
+};
+struct ScheduleConfig {
+  std::string timezone = "UTC";
+  std::vector<ScheduleWindow> windows;
 };
 
 // The classic baseline: one step up over a threshold, one down when idle, a cooldown.
@@ -93,7 +119,7 @@ struct ThresholdConfig {
 };
 
 struct ScalingConfig {
-  std::vector<std::string> policies{"static"};  // static | threshold | hpa | kpa | predictive (simulate adds static_peak, static_mean, oracle)
+  std::vector<std::string> policies{"static"};  // one of known_policies() (simulate adds static_peak, static_mean, oracle)
   int min_replicas = 1;          // REQUIRES: >= 0; 0 enables scale to zero
   double scale_to_zero_after_s = 300;  // with minReplicas 0: idle (no arrival, nothing in flight) this long
   int max_replicas = 8;          // REQUIRES: >= max(1, min)
@@ -106,6 +132,8 @@ struct ScalingConfig {
   BehaviorConfig behavior;
   KpaConfig kpa;
   PredictiveConfig predictive;
+  SloConfig slo;
+  ScheduleConfig schedule;
   ThresholdConfig threshold;
   std::string actuator = "local";  // serve: local (start/stop engine processes) | dry-run (decide and log only)
   double drain_timeout_s = 120;  // a draining replica is stopped after this even if busy
@@ -126,6 +154,14 @@ struct ScalingConfig {
 void read_scaling(const YAML::Node& node, const std::string& where, ScalingConfig& out);
 // Cross-field checks; the error's param is the dotted key, its message the reason.
 [[nodiscard]] Result<bool> validate(const ScalingConfig& c, const std::string& where);
+
+// Policy sections (kpa, predictive, slo, schedule): read and checked in policy_config.cpp.
+void read_policy_sections(const YAML::Node& node, const std::string& where, ScalingConfig& out);
+[[nodiscard]] Result<bool> validate_policy_sections(const ScalingConfig& c, const std::string& where);
+
+// "static, threshold, hpa, kpa, predictive, slo, schedule"
+[[nodiscard]] const std::vector<std::string_view>& known_policies();
+[[nodiscard]] std::string known_policy_list();
 
 [[nodiscard]] bool is_pool_metric(std::string_view name);
 // Policies that need the simulator's knowledge of the workload (static_peak, static_mean, oracle).

@@ -61,7 +61,7 @@ void LoadWindow::observe(double now_s, const LoadCounters& c, Signals& out) {
   out.load_fresh = span >= window_s_ * 0.999;
   if (span <= 0) {
     out.rps = out.prompt_tokens_per_s = out.output_tokens_per_s = 0;
-    out.ttft_p95_ms = out.e2e_p95_ms = 0;
+    out.ttft_p95_ms = out.e2e_p95_ms = out.tpot_p95_ms = 0;
     return;
   }
   out.rps = static_cast<double>(c.arrivals - base.arrivals) / span;
@@ -69,6 +69,7 @@ void LoadWindow::observe(double now_s, const LoadCounters& c, Signals& out) {
   out.output_tokens_per_s = static_cast<double>(c.output_tokens - base.output_tokens) / span;
   out.ttft_p95_ms = c.ttft_ms.minus(base.ttft_ms).quantile(0.95);
   out.e2e_p95_ms = c.e2e_ms.minus(base.e2e_ms).quantile(0.95);
+  out.tpot_p95_ms = c.tpot_ms.minus(base.tpot_ms).quantile(0.95);
 }
 
 }  // namespace tidal::scaling

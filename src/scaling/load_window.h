@@ -38,7 +38,7 @@ struct LoadCounters {
   uint64_t arrivals = 0;
   uint64_t prompt_tokens = 0;
   uint64_t output_tokens = 0;
-  LatencyHistogram ttft_ms, e2e_ms;
+  LatencyHistogram ttft_ms, e2e_ms, tpot_ms;
 };
 
 class LoadWindow {

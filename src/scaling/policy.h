@@ -5,6 +5,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/error.h"
 #include "scaling/signals.h"
@@ -16,6 +18,8 @@ class ScalingPolicy {
   virtual ~ScalingPolicy() = default;
   [[nodiscard]] virtual Recommendation recommend(const Signals& s) = 0;
   [[nodiscard]] virtual std::string_view name() const = 0;
+  // What the policy has learned, as named numbers (GET /admin/scaling); most have none.
+  [[nodiscard]] virtual std::vector<std::pair<std::string, double>> state() const { return {}; }
 };
 
 }  // namespace tidal::scaling

@@ -22,8 +22,19 @@ struct ReplicaSample {
   std::optional<double> engine_waiting; // requests queued inside the engine
 };
 
+// One finished request as the data plane saw it, for the online calibration of the
+// `slo` policy (scaling::StepFit).
+struct RequestSample {
+  uint32_t prompt_tokens = 0, output_tokens = 0;
+  double ttft_ms = 0;   // to the first token
+  double tpot_ms = 0;   // mean gap between later tokens; 0: unknown (not streamed, or one token)
+  double batch = 1;     // mean requests in flight on its replica while it ran, itself included
+  bool alone = false;   // its replica had nothing else in flight when it was sent
+};
+
 struct Signals {
-  double now_s = 0;                     // time of the tick (virtual or real)
+  double now_s = 0;                     // time of the tick (virtual or real, monotonic)
+  double wall_s = 0;                    // the same instant as Unix time (the simulator: its calendar)
   int ready = 0, starting = 0, draining = 0;
   double queue_depth = 0;               // requests waiting in the gateway
   double in_flight = 0;                 // requests on replicas
@@ -35,12 +46,14 @@ struct Signals {
   double output_tokens_per_s = 0;       // over the short window
   double ttft_p95_ms = 0;               // of first tokens in the short window; 0: none
   double e2e_p95_ms = 0;
+  double tpot_p95_ms = 0;               // of requests finished in the short window; 0: none
   double utilization = 0;               // in_flight / (ready * max_in_flight_per_replica)
   // The gateway's load window covers the whole window (false right after start-up or
   // when the collector missed ticks). Policies never shrink capacity on stale load.
   bool load_fresh = true;
   double idle_s = 0;                    // since the last arrival (since start if none)
   std::vector<ReplicaSample> replicas;  // ready and starting ones (not draining)
+  std::vector<RequestSample> finished;  // requests finished since the previous tick (may be sampled)
 
   [[nodiscard]] int current() const { return ready + starting; }
 };

@@ -48,6 +48,9 @@ Result<SimResult> run_simulation(const SimConfig& config, Workload& workload, Wo
   if (sc.ready_timeout_s <= cold) {
     return make_error(ErrorKind::kInvalidRequest, "scaling.ready_timeout_s must exceed the cold start", "scaling.ready_timeout_s");
   }
+  // The slo policy's prior is the simulated engine, its batch limit the gateway's.
+  if (sc.slo.prior.empty()) sc.slo.prior = config.preset;
+  if (sc.slo.max_batch == 0) sc.slo.max_batch = config.max_in_flight_per_replica;
   // The predictive policy's replica rate defaults to the measured capacity here.
   if (sc.predictive.rps_per_replica <= 0) sc.predictive.rps_per_replica = capacity;
   std::vector<std::unique_ptr<scaling::ScalingPolicy>> extra;

@@ -297,7 +297,7 @@ class Simulation final : public scaling::Actuator {
       return;
     }
     const uint64_t id = next_request_id_++;
-    live_.emplace(id, Live{now_, req.output_tokens});
+    live_.emplace(id, Live{now_, req.output_tokens, req.input_tokens});
     sizes_.emplace(id, std::move(req));
     if (queue_.empty() && try_route(id)) return;
     if (queue_.size() >= c_.max_queue) {
@@ -334,7 +334,7 @@ class Simulation final : public scaling::Actuator {
     Live& l = live_.at(id);
     l.replica = static_cast<int>(r.id);
     l.queued = false;
-    ++r.in_flight;
+    l.dispatch_in_flight = ++r.in_flight;
     interrupt(r);
     SimRequest moved = std::move(sizes_.at(id));
     sizes_.erase(id);
@@ -401,6 +401,11 @@ class Simulation final : public scaling::Actuator {
     load_.output_tokens += l.output_tokens;
     // TPOT: the mean gap between output tokens after the first.
     const double tpot = l.output_tokens > 1 ? (e2e - ttft) / (l.output_tokens - 1) : 0;
+    if (l.output_tokens > 1) load_.tpot_ms.add(tpot);
+    if (want_samples_) {
+      finished_.push_back({l.input_tokens, l.output_tokens, ttft, tpot, (l.dispatch_in_flight + r.in_flight) / 2.0,
+                           l.dispatch_in_flight == 1});
+    }
     if ((c_.slo_ttft_ms <= 0 || ttft <= c_.slo_ttft_ms) && (c_.slo_e2e_ms <= 0 || e2e <= c_.slo_e2e_ms) &&
         tpot <= c_.slo_tpot_ms) {
       ++result_.slo_met;
@@ -414,6 +419,9 @@ class Simulation final : public scaling::Actuator {
   scaling::Signals signals() {
     scaling::Signals s;
     s.now_s = now_;
+    s.wall_s = c_.start_unix_s + now_;
+    s.finished.swap(finished_);
+    finished_.clear();
     s.queue_depth = static_cast<double>(queued_count());
     double in_flight = 0;
     int ready = 0;
@@ -565,6 +573,8 @@ class Simulation final : public scaling::Actuator {
   uint64_t next_request_id_ = 1;
   uint64_t sample_arrivals_ = 0;
   scaling::LoadCounters load_;
+  const bool want_samples_ = c_.scaling.has("slo");  // the slo policy calibrates on finished requests
+  std::vector<scaling::RequestSample> finished_;     // since the last tick
   scaling::LoadWindow window_;
   stats::Samples sample_ttft_, ttft_, e2e_, up_latencies_, down_latencies_;
   std::vector<LoadChange> pending_changes_;

@@ -2,6 +2,7 @@
 
 #include "common/config/yaml_reader.h"
 
+#include <ctime>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -13,6 +14,14 @@ namespace {
 
 using config::KeyError;
 using config::read;
+
+// "YYYY-MM-DDTHH:MM:SSZ" (UTC) -> Unix seconds.
+double utc_seconds(const std::string& text, const std::string& key) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!end || *end != '\0') throw KeyError(key, "must be a UTC time YYYY-MM-DDTHH:MM:SSZ, got '" + text + "'");
+  return static_cast<double>(timegm(&tm));
+}
 
 }  // namespace
 
@@ -29,9 +38,11 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
   try {
     YAML::Node root = YAML::Load(yaml);
     if (root.IsNull()) return c;
-    config::check_keys(root, "", {"name", "preset", "instance", "fleet", "gateway", "routing", "scaling", "slo"});
+    config::check_keys(root, "", {"name", "preset", "instance", "fleet", "gateway", "routing", "scaling", "slo",
+                                  "start_time"});
     read(root, "", "name", c.name);
     read(root, "", "preset", c.preset);
+    if (root["start_time"]) c.start_unix_s = utc_seconds(config::as<std::string>(root["start_time"], "start_time"), "start_time");
     if (auto n = root["instance"]) {
       config::check_keys(n, "instance", {"type", "price_per_hour", "gpus", "start_mode", "cold_start_s", "spot_fraction",
                                          "spot_price_per_hour", "spot_preemptions_per_hour", "spot_notice_s"});

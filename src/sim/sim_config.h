@@ -54,6 +54,9 @@ struct SimConfig {
   double slo_ttft_ms = 2000;     // 0: not part of the SLO
   double slo_e2e_ms = 0;
   double slo_tpot_ms = 50;       // part of the SLO, and the per-replica capacity target
+  // The calendar: Unix time of t = 0 (the schedule policy's clock), `start_time:` in the
+  // file as "YYYY-MM-DDTHH:MM:SSZ". Default 2024-01-01T00:00:00Z, a Monday.
+  double start_unix_s = 1704067200;
 };
 
 [[nodiscard]] double default_cold_start_s(const std::string& start_mode);

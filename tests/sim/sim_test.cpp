@@ -138,14 +138,6 @@ TEST(TraceWorkloadTest, MooncakeSharedLeadingIdsShareEnginePrefixBlocks) {
   EXPECT_EQ(n, 40u);
 }
 
-TEST(CapacityTest, BiggerHardwareServesMore) {
-  const double h100 = replica_capacity_rps(*engine::find_preset("llama3-8b-h100"), 1000, 200, 50);
-  const double a100 = replica_capacity_rps(*engine::find_preset("llama3-8b-a100"), 1000, 200, 50);
-  EXPECT_GT(h100, a100);
-  EXPECT_GT(a100, 0);
-  EXPECT_EQ(replica_capacity_rps(*engine::find_preset("llama3-8b-h100"), 1000, 200, 1), 0);  // below W
-}
-
 TEST(SimulationTest, SameSeedGivesByteIdenticalJson) {
   SimConfig c;
   c.scaling.policies = {"threshold"};

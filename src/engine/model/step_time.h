@@ -11,10 +11,15 @@
 
 namespace tidal::engine {
 
+// The same formula over real-valued (mean) token counts, for the capacity model and the
+// online fit of the scaling controller.
+inline double step_ms_mean(const StepTimeParams& p, double tokens, double context_tokens) {
+  const double compute = p.per_token_ms * tokens;
+  return std::sqrt(p.weight_floor_ms * p.weight_floor_ms + compute * compute) + p.per_context_token_us * 1e-3 * context_tokens;
+}
+
 inline double step_ms(const StepTimeParams& p, uint64_t tokens, uint64_t context_tokens) {
-  const double compute = p.per_token_ms * static_cast<double>(tokens);
-  return std::sqrt(p.weight_floor_ms * p.weight_floor_ms + compute * compute) +
-         p.per_context_token_us * 1e-3 * static_cast<double>(context_tokens);
+  return step_ms_mean(p, static_cast<double>(tokens), static_cast<double>(context_tokens));
 }
 
 }  // namespace tidal::engine

@@ -72,7 +72,18 @@ std::string Controller::admin_json() const {
                            {"rps", last_signals_.rps},
                            {"prompt_tokens_per_s", last_signals_.prompt_tokens_per_s},
                            {"ttft_p95_ms", last_signals_.ttft_p95_ms},
+                           {"tpot_p95_ms", last_signals_.tpot_p95_ms},
+                           {"output_tokens_per_s", last_signals_.output_tokens_per_s},
                            {"e2e_p95_ms", last_signals_.e2e_p95_ms}};
+  json::object learned;  // what the policies learned (the slo policy's fitted step model)
+  for (const auto& p : loop_->autoscaler().policies()) {
+    auto st = p->state();
+    if (st.empty()) continue;
+    json::object po;
+    for (const auto& [k, v] : st) po[k] = v;
+    learned[p->name()] = std::move(po);
+  }
+  o["policies"] = std::move(learned);
   if (const Decision* d = loop_->autoscaler().last()) o["last_decision"] = decision_json(*d);
   json::array changes;
   for (const auto& d : loop_->autoscaler().history()) changes.push_back(decision_json(d));

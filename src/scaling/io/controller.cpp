@@ -138,6 +138,8 @@ void Controller::tick(double now) {
   }
   Signals s;
   s.now_s = now;
+  s.wall_s = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (hooks_.samples && config_.has("slo")) s.finished = hooks_.samples();
   s.queue_depth = hooks_.queue_depth();
   int ready = 0;
   const bool dry_run = config_.actuator == "dry-run";

@@ -39,6 +39,7 @@ struct ReplicaStatus {
 // What the controller needs from the data plane (the gateway in `tidal serve`).
 struct PoolHooks {
   std::function<LoadCounters()> load;                            // monotonic counters
+  std::function<std::vector<RequestSample>()> samples;           // finished since the last call (slo policy)
   std::function<double()> queue_depth;
   std::function<std::vector<ReplicaStatus>()> replicas;          // of this pool
   std::function<Result<uint32_t>(const std::string& url)> add;   // registers a new replica (starting)

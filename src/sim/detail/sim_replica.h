@@ -33,6 +33,8 @@ struct Replica {
 struct Live {
   double arrival_s = 0;
   uint32_t output_tokens = 0;
+  uint32_t input_tokens = 0;
+  uint32_t dispatch_in_flight = 0;  // on its replica when routed, itself included (calibration samples)
   double deadline_s = 0;  // while queued
   double first_token_s = -1;
   int replica = -1;
