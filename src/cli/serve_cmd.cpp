@@ -8,6 +8,7 @@
 #include "fleet/local_replicas.h"
 #include "gateway/gateway_server.h"
 #include "scaling/io/controller.h"
+#include "scaling/io/kube_actuator.h"
 
 namespace tidal::cli {
 namespace {
@@ -113,9 +114,17 @@ Action add_serve_command(CLI::App& app) {
       // `tidal engine --preset` of the local command as its prior.
       if (sc.slo.max_batch == 0) sc.slo.max_batch = p.max_in_flight_per_replica;
       if (sc.slo.prior.empty()) sc.slo.prior = preset_in(p.local.args);
-      const int initial = sc.actuator == "dry-run" ? 0 : p.local.count ? static_cast<int>(p.local.count) : sc.min_replicas;
-      auto c = std::make_unique<scaling::Controller>(p.name, sc, hooks_for(**gw, p), local,
-                                                     scaling::LocalCommand{p.local.command, p.local.args, p.local.stop_grace_s});
+      std::unique_ptr<scaling::Controller> c;
+      int initial = sc.actuator == "dry-run" ? 0 : p.local.count ? static_cast<int>(p.local.count) : sc.min_replicas;
+      if (sc.actuator == "kubernetes") {
+        initial = 0;  // the Deployment's pods are discovered, not started
+        c = std::make_unique<scaling::Controller>(p.name, sc, hooks_for(**gw, p), [kc = sc.kubernetes](scaling::PoolHooks& h) {
+          return scaling::KubeActuator::create(kc, h);
+        });
+      } else {
+        c = std::make_unique<scaling::Controller>(p.name, sc, hooks_for(**gw, p), local,
+                                                  scaling::LocalCommand{p.local.command, p.local.args, p.local.stop_grace_s});
+      }
       if (auto ok = c->start(initial); !ok) {
         std::fprintf(stderr, "tidal serve: pool %s: %s\n", p.name.c_str(), ok.error().message.c_str());
         return 1;

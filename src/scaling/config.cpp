@@ -174,7 +174,7 @@ void read_scaling(const YAML::Node& n, const std::string& where, ScalingConfig& 
   check_keys(n, where,
              {"policy", "minReplicas", "maxReplicas", "replicas", "interval_s", "tolerance", "window_s", "metrics",
               "behavior", "kpa", "queue_high", "ttft_high_ms", "utilization_low", "cooldown_s", "drain_timeout_s",
-              "ready_timeout_s", "actuator", "scale_to_zero_after_s", "predictive", "concurrency_window_s", "slo", "schedule"});
+              "ready_timeout_s", "actuator", "scale_to_zero_after_s", "predictive", "concurrency_window_s", "slo", "schedule", "kubernetes"});
   if (auto p = n["policy"]) c.policies = config::strings(p, join_key(where, "policy"));
   read(n, where, "minReplicas", c.min_replicas);
   read(n, where, "maxReplicas", c.max_replicas);
@@ -229,7 +229,14 @@ Result<bool> validate(const ScalingConfig& c, const std::string& where) {
   if (c.threshold.cooldown_s < 0) return bad("cooldown_s", "must be >= 0");
   if (!(c.drain_timeout_s >= 0)) return bad("drain_timeout_s", "must be >= 0");
   if (!(c.ready_timeout_s > 0)) return bad("ready_timeout_s", "must be > 0");
-  if (c.actuator != "local" && c.actuator != "dry-run") return bad("actuator", "must be local or dry-run");
+  if (c.actuator != "local" && c.actuator != "dry-run" && c.actuator != "kubernetes") {
+    return bad("actuator", "must be local, kubernetes or dry-run");
+  }
+  if (c.actuator == "kubernetes") {
+    if (c.kubernetes.deployment.empty()) return bad("kubernetes.deployment", "names no Deployment (the kubernetes actuator scales it)");
+    if (c.kubernetes.service.empty()) return bad("kubernetes.service", "names no Service (its EndpointSlices list the replicas)");
+    if (!(c.kubernetes.sync_interval_s > 0)) return bad("kubernetes.sync_interval_s", "must be > 0");
+  }
   if (!(c.scale_to_zero_after_s >= 0)) return bad("scale_to_zero_after_s", "must be >= 0");
   if (c.has("hpa") && c.metrics.empty()) return bad("metrics", "the hpa policy needs at least one metric");
   return validate_policy_sections(c, where);

@@ -110,6 +110,17 @@ struct ScheduleConfig {
   std::vector<ScheduleWindow> windows;
 };
 
+// The kubernetes actuator: the controller sets the replicas of a Deployment through its
+// scale subresource and learns the replicas from the EndpointSlices of a Service.
+struct KubernetesConfig {
+  std::string kubeconfig;        // path; empty: $KUBECONFIG, else the in-cluster service account
+  std::string ns;                // namespace (`namespace:`); empty: the kubeconfig context's, else "default"
+  std::string deployment;        // REQUIRES: non-empty with actuator kubernetes
+  std::string service;           // REQUIRES: non-empty with actuator kubernetes
+  std::string port;              // EndpointSlice port name or number; empty: the slice's first port
+  double sync_interval_s = 1;    // how often the EndpointSlices are listed
+};
+
 // The classic baseline: one step up over a threshold, one down when idle, a cooldown.
 struct ThresholdConfig {
   double queue_high = 10;        // requests waiting in the gateway
@@ -135,7 +146,8 @@ struct ScalingConfig {
   SloConfig slo;
   ScheduleConfig schedule;
   ThresholdConfig threshold;
-  std::string actuator = "local";  // serve: local (start/stop engine processes) | dry-run (decide and log only)
+  std::string actuator = "local";  // serve: local (engine processes) | kubernetes (a Deployment) | dry-run (decide and log only)
+  KubernetesConfig kubernetes;
   double drain_timeout_s = 120;  // a draining replica is stopped after this even if busy
   double ready_timeout_s = 300;  // a replica not ready by then is replaced
 

@@ -100,6 +100,16 @@ void read_policy_sections(const YAML::Node& n, const std::string& where, Scaling
     read(s, sw, "backlog_drain_s", c.slo.backlog_drain_s);
     read(s, sw, "calibrate", c.slo.calibrate);
   }
+  if (auto k = n["kubernetes"]) {
+    const std::string kw = join_key(where, "kubernetes");
+    check_keys(k, kw, {"kubeconfig", "namespace", "deployment", "service", "port", "sync_interval_s"});
+    read(k, kw, "kubeconfig", c.kubernetes.kubeconfig);
+    read(k, kw, "namespace", c.kubernetes.ns);
+    read(k, kw, "deployment", c.kubernetes.deployment);
+    read(k, kw, "service", c.kubernetes.service);
+    read(k, kw, "port", c.kubernetes.port);
+    read(k, kw, "sync_interval_s", c.kubernetes.sync_interval_s);
+  }
   if (auto s = n["schedule"]) {
     const std::string sw = join_key(where, "schedule");
     check_keys(s, sw, {"timezone", "windows"});

@@ -45,7 +45,7 @@ std::string Controller::admin_json() const {
   auto opt = [](const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); };
   for (const auto& m : ledger.members()) {
     json::object r{{"id", m.id},
-                   {"url", actuator_.url_of(m.id)},
+                   {"url", actuator_->url_of(m.id)},
                    {"phase", std::string(to_string(m.phase))},
                    {"since_s", m.phase_since_s},
                    {"in_flight", m.in_flight},

@@ -30,19 +30,18 @@ void LocalActuator::stop(uint32_t id) {
   by_id_.erase(it);
 }
 
-std::vector<uint32_t> LocalActuator::reap() {
-  std::vector<uint32_t> crashed;
+void LocalActuator::sync(ControlLoop& loop, double now_s) {
   for (const auto& e : procs_.reap()) {
     if (e.expected) continue;
     for (auto it = by_id_.begin(); it != by_id_.end(); ++it) {
       if (it->second.pid != e.pid) continue;
-      crashed.push_back(it->first);
+      logger("scaling")->warn("replica exited unexpectedly replica={} code={}: it will be replaced", it->first, e.code);
       hooks_.retire(it->first, "process exited with code " + std::to_string(e.code));
+      loop.on_gone(it->first, now_s);
       by_id_.erase(it);
       break;
     }
   }
-  return crashed;
 }
 
 void LocalActuator::host_sample(uint32_t id, double now_s, ReplicaSample& out) {
@@ -59,7 +58,13 @@ std::string LocalActuator::url_of(uint32_t id) const {
 
 Controller::Controller(std::string pool, ScalingConfig config, PoolHooks hooks, fleet::LocalReplicas& procs,
                        LocalCommand cmd)
-    : pool_(std::move(pool)), hooks_(std::move(hooks)), actuator_(procs, std::move(cmd), hooks_),
+    : Controller(std::move(pool), std::move(config), std::move(hooks),
+                 [&procs, cmd = std::move(cmd)](PoolHooks& h) -> Result<std::unique_ptr<FleetActuator>> {
+                   return std::unique_ptr<FleetActuator>(std::make_unique<LocalActuator>(procs, cmd, h));
+                 }) {}
+
+Controller::Controller(std::string pool, ScalingConfig config, PoolHooks hooks, ActuatorFactory make_actuator)
+    : pool_(std::move(pool)), hooks_(std::move(hooks)), make_actuator_(std::move(make_actuator)),
       config_(std::move(config)),
       window_(config_.window_s, std::max(config_.concurrency_window_s, config_.interval_s)) {}
 
@@ -72,12 +77,17 @@ double Controller::now_s() const {
 Result<bool> Controller::start(int initial) {
   auto autoscaler = Autoscaler::create(config_);
   if (!autoscaler) return autoscaler.error();
+  auto actuator = make_actuator_(hooks_);
+  if (!actuator) return actuator.error();
   {
     std::lock_guard lock(mu_);
-    loop_ = std::make_unique<ControlLoop>(std::move(*autoscaler), actuator_);
-    const int n = config_.actuator == "dry-run" ? 0 : std::clamp(initial, config_.min_replicas, config_.max_replicas);
+    actuator_ = std::move(*actuator);
+    loop_ = std::make_unique<ControlLoop>(std::move(*autoscaler), *actuator_);
+    // dry-run mirrors a fleet and kubernetes discovers the Deployment's pods: neither starts any.
+    const bool owns = config_.actuator == "local";
+    const int n = owns ? std::clamp(initial, config_.min_replicas, config_.max_replicas) : 0;
     for (int i = 0; i < n; ++i) {
-      auto id = actuator_.start();
+      auto id = actuator_->start();
       if (!id) return id.error();
       loop_->adopt(*id, now_s(), Phase::kStarting);
     }
@@ -132,10 +142,7 @@ void Controller::run() {
 void Controller::tick(double now) {
   std::lock_guard lock(mu_);
   auto log = logger("scaling");
-  for (uint32_t id : actuator_.reap()) {
-    log->warn("replica exited unexpectedly pool={} replica={}: it will be replaced", pool_, id);
-    loop_->on_gone(id, now);
-  }
+  actuator_->sync(*loop_, now);
   Signals s;
   s.now_s = now;
   s.wall_s = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -165,7 +172,7 @@ void Controller::tick(double now) {
     sample.in_flight = r.in_flight;
     sample.kv_usage = r.kv_usage;
     sample.engine_waiting = r.engine_waiting;
-    actuator_.host_sample(r.id, now, sample);
+    actuator_->host_sample(r.id, now, sample);
     s.replicas.push_back(sample);
   }
   const double cap = hooks_.max_in_flight_per_replica ? hooks_.max_in_flight_per_replica : 256;

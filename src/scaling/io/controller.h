@@ -55,19 +55,32 @@ struct LocalCommand {
   double stop_grace_s = 10;
 };
 
+// An actuator of `tidal serve`: the ControlLoop's Actuator plus what the controller
+// thread needs of the real fleet.
+class FleetActuator : public Actuator {
+ public:
+  // Before each tick: brings the loop's ledger up to date with the real fleet
+  // (replicas that appeared or vanished outside the controller's own actions).
+  virtual void sync(ControlLoop& loop, double now_s) { (void)loop, (void)now_s; }
+  // Host CPU and memory of a replica, where the actuator can see them.
+  virtual void host_sample(uint32_t id, double now_s, ReplicaSample& out) { (void)id, (void)now_s, (void)out; }
+  [[nodiscard]] virtual std::string url_of(uint32_t id) const = 0;
+};
+
 // Starts, drains and stops local replicas: the `local` actuator.
-class LocalActuator final : public Actuator {
+class LocalActuator final : public FleetActuator {
  public:
   LocalActuator(fleet::LocalReplicas& procs, LocalCommand cmd, PoolHooks& hooks)
       : procs_(procs), cmd_(std::move(cmd)), hooks_(hooks) {}
   Result<uint32_t> start() override;
   void drain(uint32_t id) override;
   void stop(uint32_t id) override;
-  // Replicas whose process exited without being told to (crashed, killed).
-  std::vector<uint32_t> reap();
+  // Replicas whose process exited without being told to (crashed, killed) leave the
+  // ledger; the next tick replaces them.
+  void sync(ControlLoop& loop, double now_s) override;
   // CPU (% of one core since the last call) and resident memory of a replica's process.
-  void host_sample(uint32_t id, double now_s, ReplicaSample& out);
-  [[nodiscard]] std::string url_of(uint32_t id) const;
+  void host_sample(uint32_t id, double now_s, ReplicaSample& out) override;
+  [[nodiscard]] std::string url_of(uint32_t id) const override;
 
  private:
   struct Proc {
@@ -81,9 +94,13 @@ class LocalActuator final : public Actuator {
   std::unordered_map<uint32_t, Proc> by_id_;
 };
 
+// Builds the pool's actuator once the controller owns the hooks.
+using ActuatorFactory = std::function<Result<std::unique_ptr<FleetActuator>>(PoolHooks& hooks)>;
+
 class Controller {
  public:
   Controller(std::string pool, ScalingConfig config, PoolHooks hooks, fleet::LocalReplicas& procs, LocalCommand cmd);
+  Controller(std::string pool, ScalingConfig config, PoolHooks hooks, ActuatorFactory make_actuator);
   ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
@@ -105,7 +122,8 @@ class Controller {
 
   std::string pool_;
   PoolHooks hooks_;
-  LocalActuator actuator_;
+  ActuatorFactory make_actuator_;
+  std::unique_ptr<FleetActuator> actuator_;
   std::unique_ptr<ControlLoop> loop_;
   ScalingConfig config_;
   LoadWindow window_;

@@ -1,0 +1,272 @@
+// The kubernetes actuator against a fake Kubernetes API server (no real API server can
+// run on these machines). The fake answers the requests tidal makes with bodies shaped
+// like the real API's (autoscaling/v1 Scale, discovery.k8s.io/v1 EndpointSliceList,
+// core/v1 Pod), checks paths, verbs, content types, the bearer token and patch bodies,
+// and plays a minimal Deployment controller: spec.replicas is backed by real `tidal
+// engine` processes ("pods") on loopback, and scaling down deletes the pod with the
+// lowest controller.kubernetes.io/pod-deletion-cost, as the ReplicaSet controller does.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <map>
+#include <mutex>
+
+#include "e2e/support.h"
+#include "http/server.h"
+
+namespace tidal::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+namespace bhttp = http::bhttp;
+
+class FakeKubeApi {
+ public:
+  static constexpr const char* kToken = "tidal-test-token";
+  FakeKubeApi()
+      : server_(http::ServerOptions{.port = 0, .threads = 1, .watch_disconnect = false},
+                [this](http::Request& req, http::Exchange& ex) -> http::awaitable<void> {
+                  http::Response res = handle(req);
+                  co_await ex.respond(std::move(res));
+                }) {
+    server_.listen();
+    server_.start();
+    resize(1);
+  }
+  ~FakeKubeApi() {
+    server_.stop();
+    server_.join();
+    server_.shutdown();
+  }
+  uint16_t port() const { return server_.port(); }
+
+  int replicas() {
+    std::lock_guard lock(mu_);
+    return replicas_;
+  }
+  std::vector<std::string> errors() {
+    std::lock_guard lock(mu_);
+    return errors_;
+  }
+  std::vector<std::string> deleted() {
+    std::lock_guard lock(mu_);
+    return deleted_;
+  }
+  std::vector<std::string> marked() {  // pods given a deletion cost, in order
+    std::lock_guard lock(mu_);
+    return marked_;
+  }
+  size_t scale_patches() {
+    std::lock_guard lock(mu_);
+    return scale_patches_;
+  }
+
+ private:
+  struct Pod {
+    std::string name;
+    Engine engine;
+    int deletion_cost = 0;
+  };
+
+  static http::Response reply(unsigned status, const json::value& body) {
+    http::Response r{static_cast<bhttp::status>(status), 11};
+    r.set(bhttp::field::content_type, "application/json");
+    r.body() = json::serialize(body);
+    r.prepare_payload();
+    return r;
+  }
+  static json::object status_error(unsigned code, const std::string& reason, const std::string& message) {
+    return json::object{{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object{}}, {"status", "Failure"},
+                        {"message", message}, {"reason", reason}, {"code", code}};
+  }
+  json::object scale_body() const {
+    return json::object{{"kind", "Scale"},
+                        {"apiVersion", "autoscaling/v1"},
+                        {"metadata", json::object{{"name", "vllm"}, {"namespace", "inference"}, {"uid", "7c1d2c5e-5b0a-4c33-9d0f-2f8e1b1f3a10"},
+                                                  {"resourceVersion", std::to_string(1000 + scale_patches_)},
+                                                  {"creationTimestamp", "2026-11-23T09:00:00Z"}}},
+                        {"spec", json::object{{"replicas", replicas_}}},
+                        {"status", json::object{{"replicas", static_cast<int64_t>(pods_.size())}, {"selector", "app=vllm"}}}};
+  }
+  json::object slices_body() const {
+    json::array endpoints;
+    for (const auto& p : pods_) {
+      endpoints.push_back(json::object{
+          {"addresses", json::array{"127.0.0.1"}},
+          {"conditions", json::object{{"ready", true}, {"serving", true}, {"terminating", false}}},
+          {"targetRef", json::object{{"kind", "Pod"}, {"namespace", "inference"}, {"name", p.name}, {"uid", "uid-" + p.name}}},
+          {"nodeName", "node-1"}});
+    }
+    // One slice per pod here (ports differ on loopback; a real cluster shares one port).
+    json::array items;
+    for (size_t i = 0; i < pods_.size(); ++i) {
+      items.push_back(json::object{
+          {"kind", "EndpointSlice"},
+          {"apiVersion", "discovery.k8s.io/v1"},
+          {"metadata", json::object{{"name", "vllm-" + pods_[i].name},
+                                    {"namespace", "inference"},
+                                    {"labels", json::object{{"kubernetes.io/service-name", "vllm"},
+                                                            {"endpointslice.kubernetes.io/managed-by", "endpointslice-controller.k8s.io"}}}}},
+          {"addressType", "IPv4"},
+          {"endpoints", json::array{endpoints[i]}},
+          {"ports", json::array{json::object{{"name", "http"}, {"protocol", "TCP"}, {"port", pods_[i].engine.port}}}}});
+    }
+    return json::object{{"kind", "EndpointSliceList"}, {"apiVersion", "discovery.k8s.io/v1"},
+                        {"metadata", json::object{{"resourceVersion", "5000"}}}, {"items", std::move(items)}};
+  }
+  // The Deployment controller's part: pods follow spec.replicas; the lowest deletion cost goes first.
+  void resize(int n) {
+    replicas_ = n;
+    while (static_cast<int>(pods_.size()) < n) {
+      Pod p;
+      p.name = "vllm-6f7c9d8b5-" + std::to_string(next_pod_++);
+      p.engine = start_engine();
+      pods_.push_back(std::move(p));
+    }
+    while (static_cast<int>(pods_.size()) > n) {
+      auto victim = std::min_element(pods_.begin(), pods_.end(),
+                                     [](const Pod& a, const Pod& b) { return a.deletion_cost < b.deletion_cost; });
+      deleted_.push_back(victim->name);
+      pods_.erase(victim);
+    }
+  }
+
+  http::Response handle(http::Request& req) {
+    std::lock_guard lock(mu_);
+    const std::string target(req.target()), method(req.method_string());
+    if (req[bhttp::field::authorization] != std::string("Bearer ") + kToken) {
+      errors_.push_back("no or wrong bearer token on " + method + " " + target);
+      return reply(401, status_error(401, "Unauthorized", "Unauthorized"));
+    }
+    const std::string scale = "/apis/apps/v1/namespaces/inference/deployments/vllm/scale";
+    if (target == scale && method == "GET") return reply(200, scale_body());
+    if (target == scale && method == "PATCH") {
+      if (req[bhttp::field::content_type] != "application/merge-patch+json") errors_.push_back("scale patch content type");
+      json::error_code ec;
+      const json::value body = json::parse(req.body(), ec);
+      const json::value* n = ec ? nullptr : body.find_pointer("/spec/replicas", ec);
+      if (!n || !n->is_int64() || body.as_object().size() != 1) {
+        errors_.push_back("bad scale patch: " + req.body());
+        return reply(422, status_error(422, "Invalid", "bad patch"));
+      }
+      ++scale_patches_;
+      resize(static_cast<int>(n->as_int64()));
+      return reply(200, scale_body());
+    }
+    if (target == "/apis/discovery.k8s.io/v1/namespaces/inference/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dvllm" &&
+        method == "GET") {
+      return reply(200, slices_body());
+    }
+    const std::string pods = "/api/v1/namespaces/inference/pods/";
+    if (target.starts_with(pods) && method == "PATCH") {
+      const std::string name = target.substr(pods.size());
+      auto it = std::find_if(pods_.begin(), pods_.end(), [&](const Pod& p) { return p.name == name; });
+      if (it == pods_.end()) return reply(404, status_error(404, "NotFound", "pods \"" + name + "\" not found"));
+      json::error_code ec;
+      const json::value body = json::parse(req.body(), ec);
+      const json::value* cost = ec ? nullptr : body.find_pointer("/metadata/annotations/controller.kubernetes.io~1pod-deletion-cost", ec);
+      if (!cost || !cost->is_string() || req[bhttp::field::content_type] != "application/merge-patch+json") {
+        errors_.push_back("bad pod patch: " + req.body());
+        return reply(422, status_error(422, "Invalid", "bad patch"));
+      }
+      it->deletion_cost = std::stoi(std::string(cost->as_string()));
+      marked_.push_back(name);
+      return reply(200, json::object{{"kind", "Pod"}, {"apiVersion", "v1"}, {"metadata", json::object{{"name", name}, {"namespace", "inference"}}}});
+    }
+    errors_.push_back("unexpected request " + method + " " + target);
+    return reply(404, status_error(404, "NotFound", "the server could not find the requested resource"));
+  }
+
+  std::mutex mu_;
+  http::Server server_;
+  int replicas_ = 0, next_pod_ = 0;
+  size_t scale_patches_ = 0;
+  std::vector<Pod> pods_;
+  std::vector<std::string> errors_, deleted_, marked_;
+};
+
+TEST(ServeKubernetesE2E, ScalesADeploymentThroughTheApiAndRemovesTheDrainedPod) {
+  FakeKubeApi api;
+  const uint16_t port = free_port();
+  const std::string dir = ::testing::TempDir();
+  const std::string kubeconfig = dir + "/kubeconfig_" + std::to_string(port);
+  {
+    std::ofstream out(kubeconfig);
+    out << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
+        << "clusters:\n- name: fake\n  cluster: {server: \"http://127.0.0.1:" << api.port() << "\"}\n"
+        << "users:\n- name: tidal\n  user: {token: " << FakeKubeApi::kToken << "}\n"
+        << "contexts:\n- name: test\n  context: {cluster: fake, user: tidal, namespace: inference}\n";
+  }
+  const std::string config = dir + "/kube_" + std::to_string(port) + ".yaml";
+  {
+    std::ofstream out(config);
+    out << "gateway: {port: " << port << "}\n"
+        << "health: {interval_ms: 100}\n"
+        << "pools:\n- name: default\n  scaling:\n    policy: hpa\n    actuator: kubernetes\n    interval_s: 0.5\n"
+        << "    minReplicas: 1\n    maxReplicas: 3\n    drain_timeout_s: 10\n"
+        << "    kubernetes: {kubeconfig: " << kubeconfig << ", deployment: vllm, service: vllm, port: http, sync_interval_s: 0.5}\n"
+        << "    metrics:\n    - type: External\n      external: {metric: {name: concurrency}, target: {type: AverageValue, averageValue: 4}}\n"
+        << "    behavior:\n      scaleDown:\n        stabilizationWindowSeconds: 3\n        policies: [{type: Pods, value: 4, periodSeconds: 1}]\n";
+  }
+  Process serve({"serve", "-c", config});
+  auto ready = [&] {
+    auto r = call(port, "GET", "/admin/scaling", {}, 1000ms);
+    if (r.status != 200) return -1;
+    return static_cast<int>(json::parse(r.body).at("pools").at(0).at("fleet").at("ready").as_int64());
+  };
+  ASSERT_TRUE(wait_until([&] { return ready() == 1; }, 30s)) << serve.log();
+
+  const std::string report = dir + "/kube_bench_" + std::to_string(port) + ".json";
+  Process bench({"bench", "--url", url(port), "--concurrency", "12", "--duration", "6", "--stream", "--output-tokens",
+                 "64", "--json", report});
+  EXPECT_TRUE(wait_until([&] { return api.replicas() >= 2 && ready() >= 2; }, 30s)) << serve.log();
+  ASSERT_EQ(bench.wait(60s), 0) << bench.log();
+  {
+    std::ifstream in(report);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const auto r = json::parse(ss.str()).as_object();
+    EXPECT_GT(r.at("requests").as_int64(), 10);
+    EXPECT_EQ(r.at("errors").as_int64(), 0) << ss.str();
+  }
+  const int peak = api.replicas();
+  // Idle: back to one replica; each removed pod is one tidal marked first.
+  EXPECT_TRUE(wait_until([&] { return api.replicas() == 1 && ready() == 1; }, 40s)) << serve.log();
+  const auto deleted = api.deleted(), marked = api.marked();
+  EXPECT_EQ(static_cast<int>(deleted.size()), peak - 1);
+  for (const auto& d : deleted) EXPECT_NE(std::find(marked.begin(), marked.end(), d), marked.end()) << d << " was not the drained pod";
+  EXPECT_GE(api.scale_patches(), 2u);
+  EXPECT_TRUE(api.errors().empty()) << api.errors().front();
+  // Requests still go to the remaining pod.
+  EXPECT_EQ(call(port, "POST", "/v1/chat/completions", chat_body("hi", 4)).status, 200u);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(20s), 0) << serve.log();
+  EXPECT_EQ(api.replicas(), 1);  // tidal leaves the Deployment as it was at exit
+}
+
+TEST(ServeKubernetesE2E, AnUnreachableOrRefusingApiServerIsAClearStartupError) {
+  FakeKubeApi api;
+  const std::string dir = ::testing::TempDir();
+  const std::string kubeconfig = dir + "/kubeconfig_bad_" + std::to_string(api.port());
+  {
+    std::ofstream out(kubeconfig);  // a wrong token: the API answers 401
+    out << "current-context: c\nclusters: [{name: f, cluster: {server: \"http://127.0.0.1:" << api.port() << "\"}}]\n"
+        << "users: [{name: u, user: {token: wrong}}]\ncontexts: [{name: c, context: {cluster: f, user: u, namespace: inference}}]\n";
+  }
+  const uint16_t port = free_port();
+  const std::string config = dir + "/kube_bad_" + std::to_string(port) + ".yaml";
+  {
+    std::ofstream out(config);
+    out << "gateway: {port: " << port << "}\npools:\n- name: default\n  scaling:\n    policy: hpa\n    actuator: kubernetes\n"
+        << "    kubernetes: {kubeconfig: " << kubeconfig << ", deployment: vllm, service: vllm}\n"
+        << "    metrics: [{type: External, external: {metric: {name: concurrency}, target: {type: AverageValue, averageValue: 4}}}]\n";
+  }
+  Process serve({"serve", "-c", config});
+  EXPECT_EQ(serve.wait(20s), 1) << serve.log();
+  EXPECT_NE(serve.log().find("HTTP 401"), std::string::npos) << serve.log();
+}
+
+}  // namespace
+}  // namespace tidal::e2e
