@@ -61,7 +61,8 @@ void AdmissionQueue::release(ReplicaId id) {
 
 http::awaitable<Result<ReplicaId>> AdmissionQueue::admit(routing::RoutingPolicy& policy,
                                                          const routing::RequestInfo& req,
-                                                         std::span<const ReplicaId> exclude) {
+                                                         std::span<const ReplicaId> exclude,
+                                                         const WaitTicker* ticker) {
   if (waiting_.load() == 0) {
     if (auto id = try_take(policy, req, exclude)) co_return *id;
   }
@@ -122,8 +123,19 @@ http::awaitable<Result<ReplicaId>> AdmissionQueue::admit(routing::RoutingPolicy&
         co_return make_error(ErrorKind::kUnavailable, "no ready replica in pool '" + pool_ + "'", "", "no_replica");
       }
     }
-    me->timer.expires_at(deadline);
+    // While nothing is live, wake up every tick interval (a wake missed during the
+    // tick's own write is caught by the check at the top of the loop).
+    const bool ticking = ticker && ticker->tick && !any_live(exclude);
+    const auto next_tick = std::chrono::steady_clock::now() + (ticking ? ticker->interval : config_.timeout);
+    const bool tick_first = ticking && next_tick < deadline;
+    me->timer.expires_at(tick_first ? next_tick : deadline);
     auto [ec] = co_await me->timer.async_wait(http::use_tuple);
+    if (!ec && tick_first) {
+      if (cs.cancelled() != http::asio::cancellation_type::none || !co_await ticker->tick()) {
+        co_return make_error(ErrorKind::kInternal, "client disconnected while queued", "", "cancelled");
+      }
+      continue;
+    }
     if (!ec) {
       metrics_.rejected_queue_timeout->Increment();
       co_return make_error(ErrorKind::kUnavailable,

@@ -26,6 +26,14 @@ struct QueueConfig {
   std::chrono::milliseconds timeout{30'000};   // longest wait for a slot
 };
 
+// Called every `interval` while a request waits with no replica in its pool (scale
+// from zero); false ends the wait as if the client had left. The gateway writes SSE
+// keep-alive comments with it.
+struct WaitTicker {
+  std::chrono::milliseconds interval{5000};
+  std::function<http::awaitable<bool>()> tick;
+};
+
 class AdmissionQueue {
  public:
   AdmissionQueue(fleet::Registry& registry, std::string pool, QueueConfig config, PoolMetrics& metrics)
@@ -34,8 +42,10 @@ class AdmissionQueue {
   // A replica id whose in-flight slot the caller now holds (give it back with release()).
   // Replicas in `exclude` (already tried) are skipped. Errors: kUnavailable with code
   // no_replica, queue_full or queue_timeout; kInternal "cancelled" if the client left.
+  // `ticker` (optional) runs while the pool has no live replica.
   http::awaitable<Result<routing::ReplicaId>> admit(routing::RoutingPolicy& policy, const routing::RequestInfo& req,
-                                                    std::span<const routing::ReplicaId> exclude);
+                                                    std::span<const routing::ReplicaId> exclude,
+                                                    const WaitTicker* ticker = nullptr);
   void release(routing::ReplicaId id);
   // Capacity may have appeared (a replica became ready): let the first waiter try.
   void wake();

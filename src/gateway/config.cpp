@@ -98,7 +98,8 @@ GatewayConfig decode(const YAML::Node& root) {
   check_keys(root, "", {"gateway", "routing", "health", "scrape", "pools"});
   if (auto g = root["gateway"]) {
     check_keys(g, "gateway", {"host", "port", "threads", "max_body_bytes", "connect_timeout_ms", "request_timeout_s",
-                              "upstream_idle_timeout_s", "client_idle_timeout_s", "max_attempts"});
+                              "upstream_idle_timeout_s", "client_idle_timeout_s", "max_attempts",
+                              "stream_keepalive_s"});
     read(g, "gateway", "host", c.host);
     read(g, "gateway", "port", c.port);
     read(g, "gateway", "threads", c.threads);
@@ -108,6 +109,7 @@ GatewayConfig decode(const YAML::Node& root) {
     read(g, "gateway", "upstream_idle_timeout_s", c.upstream_idle_timeout_s);
     read(g, "gateway", "client_idle_timeout_s", c.client_idle_timeout_s);
     read(g, "gateway", "max_attempts", c.max_attempts);
+    read(g, "gateway", "stream_keepalive_s", c.stream_keepalive_s);
   }
   if (auto r = root["routing"]) {
     check_keys(r, "routing", {"policy", "choices"});
@@ -167,6 +169,7 @@ Result<GatewayConfig> load_config(const std::string& path) {
 Result<bool> validate(const GatewayConfig& c) {
   auto bad = [](std::string key, std::string why) { return make_error(ErrorKind::kInvalidRequest, std::move(why), std::move(key)); };
   if (c.max_attempts < 1) return bad("gateway.max_attempts", "must be >= 1");
+  if (!(c.stream_keepalive_s > 0)) return bad("gateway.stream_keepalive_s", "must be > 0");
   if (c.request_timeout_s <= 0) return bad("gateway.request_timeout_s", "must be > 0");
   if (c.upstream_idle_timeout_s <= 0) return bad("gateway.upstream_idle_timeout_s", "must be > 0");
   if (c.client_idle_timeout_s <= 0) return bad("gateway.client_idle_timeout_s", "must be > 0");

@@ -49,6 +49,7 @@ struct GatewayConfig {
   double upstream_idle_timeout_s = 120;  // longest silence from an upstream mid-response
   double client_idle_timeout_s = 75;     // keep-alive idle on client connections
   uint32_t max_attempts = 3;             // tries per request across replicas (before the first byte)
+  double stream_keepalive_s = 5;         // a stream waiting for scale from zero gets an SSE comment this often
   routing::RoutingConfig routing;
   fleet::HealthCheckConfig health;
   fleet::ScrapeConfig scrape;            // engine /metrics (vLLM or llama.cpp) per replica

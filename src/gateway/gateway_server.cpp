@@ -32,6 +32,10 @@ Response json_response(unsigned status, std::string body) {
   return res;
 }
 
+// A stream that waited at zero has answered 200 already: later errors go as an SSE
+// error event (the OpenAI error body) and the stream ends.
+http::awaitable<void> respond_error(Exchange& ex, const Error& e);
+
 Response error_response(const Error& e) {
   Response res = json_response(openai::http_status(e.kind), openai::error_body(e));
   if (e.kind == ErrorKind::kUnavailable || e.kind == ErrorKind::kRateLimited) res.set(bhttp::field::retry_after, "1");
@@ -86,6 +90,17 @@ struct Pool {
   std::unique_ptr<AdmissionQueue> queue;
   std::unique_ptr<PoolLoad> load = std::make_unique<PoolLoad>();
 };
+
+http::awaitable<void> respond_error(Exchange& ex, const Error& e) {
+  if (!ex.started()) {
+    co_await ex.respond(error_response(e));
+    co_return;
+  }
+  // GCC 12 miscompiles co_await on a temporary inside a condition: one step at a time.
+  const std::string event = "data: " + openai::error_body(e) + "\n\n";
+  const bool written = co_await ex.write_chunk(event);
+  if (written) co_await ex.finish_stream();
+}
 
 }  // namespace
 
@@ -325,8 +340,23 @@ class Gateway::Impl {
                            t0 + ms(config_.request_timeout_s)};
     std::vector<ReplicaId> tried;
     std::string last_error;
+    // A stream waiting for scale from zero starts its response and gets SSE comments,
+    // so that clients and proxies in between do not time out during the cold start.
+    WaitTicker keepalive{ms(config_.stream_keepalive_s), [&ex]() -> http::awaitable<bool> {
+                           if (!ex.started()) {
+                             bhttp::response<bhttp::empty_body> head{bhttp::status::ok, 11};
+                             head.set(bhttp::field::content_type, "text/event-stream");
+                             head.set(bhttp::field::cache_control, "no-cache");
+                             head.set(bhttp::field::server, "tidal");
+                             const bool started = co_await ex.start_stream(std::move(head));
+                             if (!started) co_return false;
+                           }
+                           const bool written = co_await ex.write_chunk(": waiting for a replica to start\n\n");
+                           co_return written;
+                         }};
+    const WaitTicker* ticker = parsed->stream ? &keepalive : nullptr;
     for (uint32_t attempt = 0; attempt < config_.max_attempts; ++attempt) {
-      auto admitted = co_await pool->queue->admit(*ctx.policy, info, tried);
+      auto admitted = co_await pool->queue->admit(*ctx.policy, info, tried, ticker);
       if (!admitted) {
         if (admitted.error().code == "cancelled") co_return;
         Error e = admitted.error();
@@ -334,7 +364,7 @@ class Gateway::Impl {
           e = make_error(ErrorKind::kUpstream, "all upstream attempts failed; last: " + last_error, "", "upstream_error");
         }
         metrics_.count_request(pool_name, name, openai::http_status(e.kind));
-        co_await ex.respond(error_response(e));
+        co_await respond_error(ex, e);
         co_return;
       }
       const ReplicaId id = *admitted;
@@ -359,7 +389,8 @@ class Gateway::Impl {
         case UpstreamError::kNone: break;
       }
       if (out.refused) registry_.set_state(id, fleet::ReplicaState::kEjected, "connection refused");
-      if (out.result == ProxyResult::kRetryable && !ex.started()) {
+      // Retryable: nothing of the upstream's reached the client (keep-alive comments may have).
+      if (out.result == ProxyResult::kRetryable) {
         logger("gateway")->warn("upstream attempt failed replica={} attempt={} error={}", replica.name(), attempt + 1,
                                 out.message);
         last_error = out.message;
@@ -397,7 +428,7 @@ class Gateway::Impl {
     const Error e = make_error(ErrorKind::kUpstream, "all upstream attempts failed; last: " + last_error, "",
                                "upstream_error");
     metrics_.count_request(pool_name, name, 502);
-    co_await ex.respond(error_response(e));
+    co_await respond_error(ex, e);
   }
 
   // Coroutine frames are destroyed in ~Impl (server_.shutdown()) before any member.

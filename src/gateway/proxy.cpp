@@ -113,7 +113,10 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, const f
         }
       }
       relay.set(bhttp::field::server, "tidal");
-      if (!co_await client.start_stream(std::move(relay))) {
+      // A stream that waited at zero started its response already (keep-alive comments).
+      bool open = client.started();
+      if (!open) open = co_await client.start_stream(std::move(relay));
+      if (!open) {
         out.result = ProxyResult::kClientGone;
         co_return out;
       }
@@ -170,6 +173,21 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, const f
         }
       }
       res.set(bhttp::field::server, "tidal");
+      if (client.started()) {
+        // The client already has a 200 event stream (it waited at zero): the upstream's
+        // whole answer (an error, typically) goes as one event, and the stream ends.
+        const std::string event = "data: " + body + "\n\n";  // GCC 12: no temporaries in a co_await condition
+        bool relayed = co_await client.write_chunk(event);
+        if (relayed) relayed = co_await client.finish_stream();
+        if (!relayed) {
+          out.result = ProxyResult::kClientGone;
+          co_return out;
+        }
+        conn->reusable = reader.keep_alive();
+        pool.release(std::move(conn));
+        out.result = ProxyResult::kDone;
+        co_return out;
+      }
       res.body() = std::move(body);
       if (!co_await client.respond(std::move(res))) {
         out.result = ProxyResult::kClientGone;

@@ -1,8 +1,10 @@
 // One upstream attempt: send the client's request to a replica over a pooled
 // keep-alive connection and relay the answer. Event streams are forwarded chunk by
 // chunk as bytes arrive; other bodies are read whole (they are small) and sent with a
-// Content-Length. Nothing reaches the client before the upstream answered, so a
-// failed attempt can be retried elsewhere.
+// Content-Length. Nothing of the upstream's reaches the client before it answered, so
+// a failed attempt can be retried elsewhere. A client whose event stream was started
+// already (keep-alive comments while waiting at zero) gets the relay without new
+// headers; a non-stream answer then goes as one `data:` event.
 #pragma once
 
 #include <chrono>

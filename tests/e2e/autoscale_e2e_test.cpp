@@ -149,12 +149,12 @@ TEST(ServeAutoscaleE2E, GrowsUnderLoadScrapesEnginesShrinksAfterReplacesAKilledR
 namespace tidal::e2e {
 namespace {
 
-TEST(ServeAutoscaleE2E, ScalesToZeroWhenIdleAndBackOnTheNextRequestWithNo5xx) {
+TEST(ServeAutoscaleE2E, ScalesToZeroWhenIdleAndBackOnTheNextRequestWithNo5xxAndKeepsWaitingStreamsAlive) {
   const uint16_t port = free_port();
   const std::string path = ::testing::TempDir() + "/zero_" + std::to_string(port) + ".yaml";
   {
     std::ofstream out(path);
-    out << "gateway: {port: " << port << "}\n"
+    out << "gateway: {port: " << port << ", stream_keepalive_s: 0.2}\n"
         << R"(health: {interval_ms: 50}
 pools:
 - name: default
@@ -180,12 +180,17 @@ pools:
       << serve.log();
   ASSERT_TRUE(wait_until([&] { return children_of(serve.pid()).empty(); }, 10s)) << "the engine outlived scale-to-zero";
 
-  // A request at zero waits for a cold start instead of failing; a stream too.
-  auto r = call(port, "POST", "/v1/chat/completions", chat_body("wake up", 4), 30000ms);
-  EXPECT_EQ(r.status, 200u) << r.body << serve.log();
+  // A stream at zero waits for the cold start (>= 1 s) with SSE keep-alive comments
+  // every 0.2 s, then gets its tokens.
   auto s = call(port, "POST", "/v1/chat/completions", chat_body("and stream", 4, true), 30000ms);
   EXPECT_EQ(s.status, 200u) << s.body;
-  EXPECT_NE(s.body.find("data: [DONE]"), std::string::npos);
+  EXPECT_EQ(s.body.rfind(": waiting for a replica to start\n\n", 0), 0u) << s.body;
+  EXPECT_NE(s.body.find("data: [DONE]"), std::string::npos) << s.body;
+  ASSERT_TRUE(wait_until([&] { auto f = fleet(port); return f.ready == 0 && f.starting == 0 && f.draining == 0; }, 30s))
+      << serve.log();
+  // A plain request at zero waits for the cold start instead of failing.
+  auto r = call(port, "POST", "/v1/chat/completions", chat_body("wake up", 4), 30000ms);
+  EXPECT_EQ(r.status, 200u) << r.body << serve.log();
 
   // Idle again: back to zero.
   EXPECT_TRUE(wait_until([&] { auto f = fleet(port); return f.ready == 0 && f.starting == 0 && f.draining == 0; }, 30s))
@@ -270,6 +275,45 @@ TEST(ServeAutoscaleE2E, EmbeddedDefaultAutoscalesAndFixedKeepsTheSize) {
     serve.signal(SIGTERM);
     EXPECT_EQ(serve.wait(30s), 0) << serve.log();
   }
+}
+
+}  // namespace
+}  // namespace tidal::e2e
+
+namespace tidal::e2e {
+namespace {
+
+// A stream that waited at zero has its 200 already: when the wait times out, the error
+// arrives as an SSE event with the OpenAI error body, and the stream ends.
+TEST(ServeAutoscaleE2E, AStreamThatTimesOutAtZeroGetsTheErrorAsAnEvent) {
+  const uint16_t port = free_port();
+  const std::string path = ::testing::TempDir() + "/zero_timeout_" + std::to_string(port) + ".yaml";
+  {
+    std::ofstream out(path);
+    out << "gateway: {port: " << port << ", stream_keepalive_s: 0.2}\n"
+        << R"(pools:
+- name: default
+  queue_timeout_s: 1
+  local: {args: ["--preset=cpu-tiny", "--startup-delay-s=20"], ready_timeout_s: 30, stop_grace_s: 2}
+  scaling:
+    policy: hpa
+    interval_s: 0.2
+    minReplicas: 0
+    maxReplicas: 1
+    metrics:
+    - type: External
+      external: {metric: {name: concurrency}, target: {type: AverageValue, averageValue: 4}}
+)";
+  }
+  Process serve({"serve", "-c", path});
+  ASSERT_TRUE(wait_until([&] { return call(port, "GET", "/healthz", {}, 500ms).ok; }, 20s)) << serve.log();
+  auto s = call(port, "POST", "/v1/chat/completions", chat_body("too early", 4, true), 30000ms);
+  EXPECT_EQ(s.status, 200u) << s.body;
+  EXPECT_EQ(s.body.rfind(": waiting for a replica to start\n\n", 0), 0u) << s.body;
+  EXPECT_NE(s.body.find("data: {\"error\":"), std::string::npos) << s.body;
+  EXPECT_NE(s.body.find("queue_timeout"), std::string::npos) << s.body;
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(30s), 0) << serve.log();
 }
 
 }  // namespace
