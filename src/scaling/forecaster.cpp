@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 namespace tidal::scaling {
 
@@ -65,6 +66,33 @@ void HoltWinters::close_bucket(double y) {
   // The forecast for one horizon ahead, to be scored when it comes due.
   pending_.push_back({t + c_.bucket_s + horizon_s_, forecast(t + c_.bucket_s, horizon_s_)});
   if (pending_.size() > 10000) pending_.erase(pending_.begin());
+}
+
+std::string HoltWinters::save() const {
+  std::ostringstream out;
+  out.precision(17);
+  out << "holt-winters-v1 " << bucket_start_s_ << ' ' << bucket_sum_ << ' ' << bucket_n_ << ' ' << has_level_ << ' '
+      << level_ << ' ' << trend_ << ' ' << abs_pct_sum_ << ' ' << errors_ << ' ' << season_.size();
+  for (size_t i = 0; i < season_.size(); ++i) out << ' ' << season_[i] << ' ' << seen_[i];
+  return out.str();
+}
+
+bool HoltWinters::load(const std::string& text) {
+  std::istringstream in(text);
+  std::string tag;
+  size_t slots = 0;
+  HoltWinters h(c_, horizon_s_);
+  in >> tag >> h.bucket_start_s_ >> h.bucket_sum_ >> h.bucket_n_ >> h.has_level_ >> h.level_ >> h.trend_ >>
+      h.abs_pct_sum_ >> h.errors_ >> slots;
+  if (!in || tag != "holt-winters-v1" || slots != season_.size()) return false;
+  for (size_t i = 0; i < slots; ++i) {
+    bool seen = false;
+    in >> h.season_[i] >> seen;
+    h.seen_[i] = seen;
+  }
+  if (!in) return false;
+  *this = std::move(h);
+  return true;
 }
 
 double HoltWinters::forecast(double t_s, double horizon_s) const {

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace tidal::scaling {
@@ -28,6 +29,10 @@ class Forecaster {
   [[nodiscard]] virtual double forecast(double t_s, double horizon_s) const = 0;
   // Mean absolute percentage error of the forecasts that came due (0..); < 0: none yet.
   [[nodiscard]] virtual double mape() const = 0;
+  // What it learned, as text (a version tag and numbers), to outlive a restart; load()
+  // refuses text of another version or season shape.
+  [[nodiscard]] virtual std::string save() const = 0;
+  virtual bool load(const std::string& text) = 0;
 };
 
 class HoltWinters final : public Forecaster {
@@ -36,6 +41,8 @@ class HoltWinters final : public Forecaster {
   void observe(double t_s, double rps) override;
   [[nodiscard]] double forecast(double t_s, double horizon_s) const override;
   [[nodiscard]] double mape() const override { return errors_ ? abs_pct_sum_ / errors_ : -1; }
+  [[nodiscard]] std::string save() const override;
+  bool load(const std::string& text) override;
 
  private:
   void close_bucket(double mean_rps);

@@ -20,6 +20,10 @@ class ScalingPolicy {
   [[nodiscard]] virtual std::string_view name() const = 0;
   // What the policy has learned, as named numbers (GET /admin/scaling); most have none.
   [[nodiscard]] virtual std::vector<std::pair<std::string, double>> state() const { return {}; }
+  // Learned state that should outlive a restart (the predictive policy's forecast), as
+  // text; empty: nothing to keep. load_memory() returns false on text it cannot use.
+  [[nodiscard]] virtual std::string save_memory() const { return {}; }
+  virtual bool load_memory(const std::string& text) { (void)text; return false; }
 };
 
 }  // namespace tidal::scaling

@@ -1,9 +1,12 @@
 // The slo policy in `tidal serve` calibrates itself on real engine processes: the gateway
 // counts streamed tokens and TPOT, the controller fits the step-time model from finished
 // requests, and GET /admin/scaling shows the fit beating its (deliberately wrong) prior.
+// The predictive policy's forecast survives a restart (predictive.history_file).
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -66,6 +69,48 @@ pools:
   EXPECT_GT(slo.at("capacity_rps_per_replica").as_double(), 0) << json::serialize(slo);
   EXPECT_TRUE(tokens_seen);
   std::cout << "fitted: " << json::serialize(slo) << "\n";
+}
+
+}  // namespace
+}  // namespace tidal::e2e
+
+namespace tidal::e2e {
+namespace {
+
+// predictive.history_file: the forecast is saved on exit and restored on the next start.
+TEST(ServePredictiveE2E, TheForecastOutlivesARestart) {
+  const uint16_t port = free_port();
+  const std::string dir = ::testing::TempDir();
+  const std::string history = dir + "/history_" + std::to_string(port) + ".sqlite";
+  const std::string path = dir + "/predictive_" + std::to_string(port) + ".yaml";
+  {
+    std::ofstream out(path);
+    out << "gateway: {port: " << port << "}\n" << R"(health: {interval_ms: 100}
+pools:
+- name: default
+  local: {count: 1, args: ["--preset=cpu-tiny"], ready_timeout_s: 20, stop_grace_s: 5}
+  scaling:
+    policy: predictive
+    interval_s: 0.2
+    minReplicas: 1
+    maxReplicas: 2
+    predictive: {rps_per_replica: 100, bucket_s: 1, lead_s: 1, history_file: )" << history << "}\n";
+  }
+  for (int run = 0; run < 2; ++run) {
+    Process serve({"serve", "-c", path});
+    ASSERT_TRUE(wait_until([&] { return call(port, "GET", "/healthz", {}, 500ms).status == 200; }, 30s)) << serve.log();
+    ASSERT_EQ(call(port, "POST", "/v1/chat/completions", chat_body("hi", 2)).status, 200u);
+    // A few forecast buckets close.
+    ASSERT_TRUE(wait_until([&] {
+      auto r = call(port, "GET", "/admin/scaling", {}, 1000ms);
+      return r.status == 200 && r.body.find("forecast") != std::string::npos;
+    }, 10s)) << serve.log();
+    serve.signal(SIGTERM);
+    ASSERT_EQ(serve.wait(30s), 0) << serve.log();
+    const bool restored = serve.log().find("restored predictive policy memory pool=default") != std::string::npos;
+    EXPECT_EQ(restored, run == 1) << serve.log();
+    ASSERT_TRUE(std::filesystem::exists(history));
+  }
 }
 
 }  // namespace

@@ -83,6 +83,21 @@ Result<bool> Controller::start(int initial) {
     std::lock_guard lock(mu_);
     actuator_ = std::move(*actuator);
     loop_ = std::make_unique<ControlLoop>(std::move(*autoscaler), *actuator_);
+    if (!config_.predictive.history_file.empty()) {  // what the policies learned before a restart
+      auto store = MemoryStore::open(config_.predictive.history_file);
+      if (!store) return store.error();
+      memory_.emplace(std::move(*store));
+      for (const auto& p : loop_->autoscaler().policies()) {
+        auto text = memory_->load(pool_, std::string(p->name()));
+        if (!text) continue;
+        if (p->load_memory(*text)) {
+          logger("scaling")->info("restored {} policy memory pool={} from={}", p->name(), pool_, memory_->path());
+        } else {
+          logger("scaling")->warn("ignored {} policy memory pool={} in {}: another version or season shape", p->name(),
+                                  pool_, memory_->path());
+        }
+      }
+    }
     // dry-run mirrors a fleet and kubernetes discovers the Deployment's pods: neither starts any.
     const bool owns = config_.actuator == "local";
     const int n = owns ? std::clamp(initial, config_.min_replicas, config_.max_replicas) : 0;
@@ -106,6 +121,20 @@ void Controller::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  save_memory();
+}
+
+void Controller::save_memory() {
+  if (!memory_ || !loop_) return;
+  const double wall = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const auto& p : loop_->autoscaler().policies()) {
+    const std::string text = p->save_memory();
+    if (text.empty()) continue;
+    if (auto ok = memory_->save(pool_, std::string(p->name()), text, wall); !ok) {
+      logger("scaling")->warn("could not save {} policy memory pool={}: {}", p->name(), pool_, ok.error().message);
+    }
+  }
 }
 
 void Controller::poke() {
@@ -193,6 +222,10 @@ void Controller::tick(double now) {
         d.draining, d.queue_depth, d.in_flight, d.rps, d.ttft_p95_ms);
   }
   last_logged_desired_ = d.desired;
+  if (memory_ && now - memory_saved_s_ >= 60) {
+    save_memory();
+    memory_saved_s_ = now;
+  }
   if (hooks_.on_tick) hooks_.on_tick(r, s);
 }
 

@@ -25,6 +25,7 @@
 #include "fleet/process_stats.h"
 #include "fleet/registry.h"
 #include "scaling/control_loop.h"
+#include "scaling/io/memory_store.h"
 #include "scaling/load_window.h"
 
 namespace tidal::scaling {
@@ -119,6 +120,7 @@ class Controller {
  private:
   void run();
   [[nodiscard]] double now_s() const;
+  void save_memory();  // REQUIRES: mu_ held
 
   std::string pool_;
   PoolHooks hooks_;
@@ -129,6 +131,8 @@ class Controller {
   LoadWindow window_;
   Signals last_signals_;
   int last_logged_desired_ = -1;
+  std::optional<MemoryStore> memory_;  // predictive.history_file
+  double memory_saved_s_ = 0;
   std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 
   mutable std::mutex mu_;  // loop_, last_signals_ (tick vs admin_json)

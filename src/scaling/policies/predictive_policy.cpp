@@ -6,8 +6,9 @@
 namespace tidal::scaling {
 
 Recommendation PredictivePolicy::recommend(const Signals& s) {
-  forecaster_->observe(s.now_s, s.rps);
-  const double f = forecaster_->forecast(s.now_s, c_.lead_s);
+  const double t = s.wall_s > 0 ? s.wall_s : s.now_s;
+  forecaster_->observe(t, s.rps);
+  const double f = forecaster_->forecast(t, c_.lead_s);
   const int n = static_cast<int>(std::ceil(f / c_.rps_per_replica - 1e-9));
   const double mape = forecaster_->mape();
   return {n, fmt::format("forecast {:.2f} req/s in {:.0f} s / {:.2f} per replica{}", f, c_.lead_s, c_.rps_per_replica,
