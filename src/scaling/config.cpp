@@ -35,7 +35,7 @@ double quantity(const YAML::Node& n, const std::string& key) {
   throw KeyError(key, "has an unknown quantity suffix '" + suffix + "'");
 }
 
-MetricSpec read_metric(const YAML::Node& n, const std::string& where) {
+MetricSpec read_metric(const YAML::Node& n, const std::string& where, const std::map<std::string, std::string>& promql) {
   check_keys(n, where, {"type", "resource", "pods", "object", "external"});
   MetricSpec m;
   const auto type = as<std::string>(n["type"], join_key(where, "type"));
@@ -88,11 +88,11 @@ MetricSpec read_metric(const YAML::Node& n, const std::string& where) {
     throw KeyError(join_key(where, body_key + (m.source == MetricSource::kResource ? ".name" : ".metric.name")),
                    "'" + m.name + "' is not a per-replica metric (cpu, memory, kv_usage, engine_waiting, in_flight)");
   }
-  if (!per_replica && !is_pool_metric(m.name)) {
+  if (!per_replica && !is_pool_metric(m.name) && !promql.count(m.name)) {
     throw KeyError(join_key(where, body_key + ".metric.name"),
                    "'" + m.name +
                        "' is not a pool metric (queue_depth, concurrency, requests_per_second, tokens_per_second, "
-                       "ttft_p95, e2e_p95)");
+                       "ttft_p95, e2e_p95) nor a prometheus.queries name");
   }
   if (m.source == MetricSource::kResource && m.name != "cpu" && m.name != "memory") {
     throw KeyError(join_key(where, "resource.name"), "must be cpu or memory");
@@ -174,7 +174,7 @@ void read_scaling(const YAML::Node& n, const std::string& where, ScalingConfig& 
   check_keys(n, where,
              {"policy", "minReplicas", "maxReplicas", "replicas", "interval_s", "tolerance", "window_s", "metrics",
               "behavior", "kpa", "queue_high", "ttft_high_ms", "utilization_low", "cooldown_s", "drain_timeout_s",
-              "ready_timeout_s", "actuator", "scale_to_zero_after_s", "predictive", "concurrency_window_s", "slo", "schedule", "kubernetes"});
+              "ready_timeout_s", "actuator", "scale_to_zero_after_s", "predictive", "concurrency_window_s", "slo", "schedule", "kubernetes", "prometheus"});
   if (auto p = n["policy"]) c.policies = config::strings(p, join_key(where, "policy"));
   read(n, where, "minReplicas", c.min_replicas);
   read(n, where, "maxReplicas", c.max_replicas);
@@ -191,11 +191,25 @@ void read_scaling(const YAML::Node& n, const std::string& where, ScalingConfig& 
   read(n, where, "ready_timeout_s", c.ready_timeout_s);
   read(n, where, "actuator", c.actuator);
   read(n, where, "scale_to_zero_after_s", c.scale_to_zero_after_s);
+  if (auto p = n["prometheus"]) {  // before metrics: its query names are metric names
+    const std::string pw = join_key(where, "prometheus");
+    check_keys(p, pw, {"url", "queries", "timeout_s"});
+    read(p, pw, "url", c.prometheus.url);
+    read(p, pw, "timeout_s", c.prometheus.timeout_s);
+    if (auto q = p["queries"]) {
+      if (!q.IsMap()) throw KeyError(join_key(pw, "queries"), "must map metric names to PromQL queries");
+      c.prometheus.queries.clear();
+      for (const auto& kv : q) {
+        const auto name = kv.first.as<std::string>();
+        c.prometheus.queries[name] = as<std::string>(kv.second, join_key(pw, "queries." + name));
+      }
+    }
+  }
   if (auto ms = n["metrics"]) {
     if (!ms.IsSequence()) throw KeyError(join_key(where, "metrics"), "must be a list");
     c.metrics.clear();
     for (size_t i = 0; i < ms.size(); ++i) {
-      c.metrics.push_back(read_metric(ms[i], join_key(where, "metrics[" + std::to_string(i) + "]")));
+      c.metrics.push_back(read_metric(ms[i], join_key(where, "metrics[" + std::to_string(i) + "]"), c.prometheus.queries));
     }
   }
   if (auto b = n["behavior"]) {
@@ -231,6 +245,16 @@ Result<bool> validate(const ScalingConfig& c, const std::string& where) {
   if (!(c.ready_timeout_s > 0)) return bad("ready_timeout_s", "must be > 0");
   if (c.actuator != "local" && c.actuator != "dry-run" && c.actuator != "kubernetes") {
     return bad("actuator", "must be local, kubernetes or dry-run");
+  }
+  if (!c.prometheus.queries.empty()) {
+    if (!c.prometheus.url.starts_with("http://") && !c.prometheus.url.starts_with("https://")) {
+      return bad("prometheus.url", "must be the Prometheus server's http(s):// address (it has queries)");
+    }
+    if (!(c.prometheus.timeout_s > 0)) return bad("prometheus.timeout_s", "must be > 0");
+    for (const auto& [name, q] : c.prometheus.queries) {
+      if (is_pool_metric(name) || is_replica_metric(name)) return bad("prometheus.queries." + name, "shadows a built-in metric");
+      if (q.empty()) return bad("prometheus.queries." + name, "is empty");
+    }
   }
   if (c.actuator == "kubernetes") {
     if (c.kubernetes.deployment.empty()) return bad("kubernetes.deployment", "names no Deployment (the kubernetes actuator scales it)");

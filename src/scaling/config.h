@@ -13,6 +13,7 @@
 //       scaleDown: {stabilizationWindowSeconds: 60}
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -121,6 +122,15 @@ struct KubernetesConfig {
   double sync_interval_s = 1;    // how often the EndpointSlices are listed
 };
 
+// Extra signals from a Prometheus server: each query's result (an instant vector, its
+// values summed, or a scalar) becomes a pool metric of that name for the hpa policy's
+// Object/External metrics. Queried every tick; a failed or empty query is missing.
+struct PrometheusSource {
+  std::string url;                              // e.g. http://prometheus:9090
+  std::map<std::string, std::string> queries;   // metric name -> PromQL
+  double timeout_s = 2;
+};
+
 // The classic baseline: one step up over a threshold, one down when idle, a cooldown.
 struct ThresholdConfig {
   double queue_high = 10;        // requests waiting in the gateway
@@ -148,6 +158,7 @@ struct ScalingConfig {
   ThresholdConfig threshold;
   std::string actuator = "local";  // serve: local (engine processes) | kubernetes (a Deployment) | dry-run (decide and log only)
   KubernetesConfig kubernetes;
+  PrometheusSource prometheus;
   double drain_timeout_s = 120;  // a draining replica is stopped after this even if busy
   double ready_timeout_s = 300;  // a replica not ready by then is replaced
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,7 @@ struct Signals {
   double idle_s = 0;                    // since the last arrival (since start if none)
   std::vector<ReplicaSample> replicas;  // ready and starting ones (not draining)
   std::vector<RequestSample> finished;  // requests finished since the previous tick (may be sampled)
+  std::map<std::string, double> external;  // Prometheus query results by metric name (absent: failed)
 
   [[nodiscard]] int current() const { return ready + starting; }
 };

@@ -73,6 +73,11 @@ std::string Controller::admin_json() const {
                            {"prompt_tokens_per_s", last_signals_.prompt_tokens_per_s},
                            {"ttft_p95_ms", last_signals_.ttft_p95_ms},
                            {"tpot_p95_ms", last_signals_.tpot_p95_ms},
+                           {"external", [&] {
+                              json::object e;
+                              for (const auto& [k, v] : last_signals_.external) e[k] = v;
+                              return e;
+                            }()},
                            {"output_tokens_per_s", last_signals_.output_tokens_per_s},
                            {"e2e_p95_ms", last_signals_.e2e_p95_ms}};
   json::object learned;  // what the policies learned (the slo policy's fitted step model)

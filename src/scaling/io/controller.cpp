@@ -83,6 +83,11 @@ Result<bool> Controller::start(int initial) {
     std::lock_guard lock(mu_);
     actuator_ = std::move(*actuator);
     loop_ = std::make_unique<ControlLoop>(std::move(*autoscaler), *actuator_);
+    if (!config_.prometheus.queries.empty()) {
+      auto prom = PromSource::create(config_.prometheus);
+      if (!prom) return prom.error();
+      prom_.emplace(std::move(*prom));
+    }
     if (!config_.predictive.history_file.empty()) {  // what the policies learned before a restart
       auto store = MemoryStore::open(config_.predictive.history_file);
       if (!store) return store.error();
@@ -176,6 +181,14 @@ void Controller::tick(double now) {
   s.now_s = now;
   s.wall_s = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   if (hooks_.samples && config_.has("slo")) s.finished = hooks_.samples();
+  if (prom_) {
+    std::vector<std::string> errors;
+    s.external = prom_->query_all(&errors);
+    std::string joined;
+    for (const auto& e : errors) joined += (joined.empty() ? "" : "; ") + e;
+    if (joined != last_prom_errors_ && !joined.empty()) log->warn("prometheus pool={} {}", pool_, joined);
+    last_prom_errors_ = joined;
+  }
   s.queue_depth = hooks_.queue_depth();
   int ready = 0;
   const bool dry_run = config_.actuator == "dry-run";

@@ -26,6 +26,7 @@
 #include "fleet/registry.h"
 #include "scaling/control_loop.h"
 #include "scaling/io/memory_store.h"
+#include "scaling/io/prom_source.h"
 #include "scaling/load_window.h"
 
 namespace tidal::scaling {
@@ -132,6 +133,8 @@ class Controller {
   Signals last_signals_;
   int last_logged_desired_ = -1;
   std::optional<MemoryStore> memory_;  // predictive.history_file
+  std::optional<PromSource> prom_;     // scaling.prometheus queries
+  std::string last_prom_errors_;       // logged when they change
   double memory_saved_s_ = 0;
   std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 

@@ -68,6 +68,7 @@ std::optional<double> pool_metric(std::string_view name, const Signals& s) {
   const bool idle = s.in_flight + s.queue_depth == 0;
   if (name == "ttft_p95") return s.ttft_p95_ms > 0 || idle ? std::optional<double>(s.ttft_p95_ms) : std::nullopt;
   if (name == "e2e_p95") return s.e2e_p95_ms > 0 || idle ? std::optional<double>(s.e2e_p95_ms) : std::nullopt;
+  if (auto it = s.external.find(std::string(name)); it != s.external.end()) return it->second;  // PromQL
   return std::nullopt;
 }
 

@@ -1,0 +1,74 @@
+// Signals from a real Prometheus server: `prometheus` (Debian's) scrapes `tidal serve`'s
+// /metrics on loopback; the controller evaluates a PromQL query over the HTTP API every
+// tick and the hpa policy scales on its value.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "e2e/support.h"
+
+namespace tidal::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+TEST(ServePrometheusE2E, ScalesOnAPromqlQueryOverAMetricPrometheusScrapedFromTheGateway) {
+  if (!std::filesystem::exists("/usr/bin/prometheus")) GTEST_FAIL() << "prometheus is not installed (scripts/setup installs it)";
+  const uint16_t port = free_port(), prom_port = free_port();
+  const std::string dir = ::testing::TempDir() + "/prom_" + std::to_string(prom_port);
+  std::filesystem::create_directories(dir + "/data");
+  {
+    std::ofstream out(dir + "/prometheus.yml");
+    out << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        << "scrape_configs:\n- job_name: tidal\n  static_configs:\n  - targets: ['127.0.0.1:" << port << "']\n";
+  }
+  const std::string config = dir + "/tidal.yaml";
+  {
+    std::ofstream out(config);
+    out << "gateway: {port: " << port << "}\nhealth: {interval_ms: 100}\npools:\n- name: default\n"
+        << "  local: {count: 1, args: [\"--preset=cpu-tiny\"], ready_timeout_s: 20, stop_grace_s: 5}\n"
+        << "  scaling:\n    policy: hpa\n    interval_s: 0.5\n    minReplicas: 1\n    maxReplicas: 2\n"
+        << "    prometheus:\n      url: http://127.0.0.1:" << prom_port << "\n"
+        << "      queries: {served: 'sum(tidal_requests_total{pool=\"default\",code=\"200\"})'}\n"
+        << "    metrics:\n    - type: External\n      external: {metric: {name: served}, target: {type: AverageValue, averageValue: 3}}\n"
+        << "    behavior: {scaleDown: {stabilizationWindowSeconds: 600}}\n";
+  }
+  Process serve({"serve", "-c", config});
+  auto scaling = [&]() -> json::value {
+    auto r = call(port, "GET", "/admin/scaling", {}, 1000ms);
+    return r.status == 200 ? json::parse(r.body) : json::value();
+  };
+  ASSERT_TRUE(wait_until([&] {
+    auto d = scaling();
+    return d.is_object() && d.at("pools").at(0).at("fleet").at("ready").as_int64() == 1;
+  }, 30s)) << serve.log();
+  // No Prometheus yet: the metric is missing, the fleet holds.
+  EXPECT_TRUE(scaling().at("pools").at(0).at("load").at("external").as_object().empty());
+
+  Process prom({"--config.file=" + dir + "/prometheus.yml", "--storage.tsdb.path=" + dir + "/data",
+                "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+               {}, "/usr/bin/prometheus");
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(call(port, "POST", "/v1/chat/completions", chat_body("hi", 2)).status, 200u);
+  // Prometheus scrapes the 5 requests; the query sums them: 5 / 3 per replica -> 2 replicas.
+  double served = 0;
+  EXPECT_TRUE(wait_until([&] {
+    auto d = scaling();
+    if (!d.is_object()) return false;
+    const auto& ext = d.at("pools").at(0).at("load").at("external").as_object();
+    if (const auto* v = ext.if_contains("served")) served = v->as_double();
+    return served >= 5 && d.at("pools").at(0).at("fleet").at("ready").as_int64() == 2;
+  }, 40s)) << "served=" << served << "\n" << serve.log() << prom.log();
+  const std::string decisions = call(port, "GET", "/admin/scaling").body;
+  EXPECT_NE(decisions.find("served -> 2"), std::string::npos) << decisions;
+  prom.signal(SIGTERM);
+  EXPECT_TRUE(prom.wait(20s).has_value());
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(30s), 0) << serve.log();
+}
+
+}  // namespace
+}  // namespace tidal::e2e
