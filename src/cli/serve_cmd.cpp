@@ -27,11 +27,12 @@ scaling::PoolHooks hooks_for(gateway::Gateway& gw, const gateway::PoolConfig& po
     const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
     for (const fleet::Replica* r : *gw.registry().snapshot()) {
       if (r->pool != name) continue;
-      scaling::ReplicaStatus st{r->id, r->state.load(), static_cast<double>(r->in_flight.load()), {}, {}};
+      scaling::ReplicaStatus st{r->id, r->state.load(), static_cast<double>(r->in_flight.load()), {}, {}, {}};
       const int64_t at = r->scraped_at_ns.load();
       if (at != 0 && now - at <= fresh_ns) {
         st.kv_usage = r->kv_usage.load();
         st.engine_waiting = static_cast<double>(r->engine_waiting.load());
+        if (const uint32_t total = r->slots_total.load()) st.slot_usage = r->slots_busy.load() / static_cast<double>(total);
       }
       out.push_back(st);
     }

@@ -1,5 +1,7 @@
 #include "fleet/engine_scraper.h"
 
+#include <algorithm>
+#include <boost/json.hpp>
 #include <cmath>
 
 #include "common/log.h"
@@ -24,6 +26,28 @@ EngineLoad read_engine_load(const std::vector<MetricSample>& samples) {
   return l;
 }
 
+std::optional<SlotUsage> read_slots(std::string_view body) {
+  boost::json::error_code ec;
+  const boost::json::value doc = boost::json::parse(body, ec);
+  if (ec || !doc.is_array()) return std::nullopt;
+  SlotUsage u;
+  for (const auto& slot : doc.as_array()) {
+    if (!slot.is_object()) return std::nullopt;
+    const auto& o = slot.as_object();
+    bool busy = false;
+    if (const auto* p = o.if_contains("is_processing"); p && p->is_bool()) {
+      busy = p->as_bool();
+    } else if (const auto* st = o.if_contains("state"); st && st->is_int64()) {
+      busy = st->as_int64() != 0;  // older llama-server: 0 idle, 1 processing
+    } else {
+      return std::nullopt;
+    }
+    ++u.total;
+    u.busy += busy ? 1 : 0;
+  }
+  return u;
+}
+
 void EngineScraper::watch(ReplicaId id, http::asio::any_io_executor ex) {
   if (config_.interval.count() <= 0) return;
   detail::spawn_replica_loop(ex, run(id), "metrics scraper");
@@ -34,6 +58,7 @@ http::awaitable<void> EngineScraper::run(ReplicaId id) {
   http::ConnectionPool pool(ex, http::PoolOptions{.max_idle_per_endpoint = 1});
   http::asio::steady_timer timer(ex);
   Replica& r = registry_.at(id);
+  bool llamacpp = false, slots = true;  // /slots is asked only of llama.cpp, until it refuses
   while (r.state.load() != ReplicaState::kGone) {
     const auto s = r.state.load();
     if (s == ReplicaState::kReady || s == ReplicaState::kDraining) {
@@ -42,12 +67,28 @@ http::awaitable<void> EngineScraper::run(ReplicaId id) {
       req.set(http::bhttp::field::user_agent, "tidal-scraper");
       auto [ec, res] = co_await http::fetch(pool, r.endpoint, std::move(req), config_.timeout);
       if (!ec && res.status == 200) {
-        const EngineLoad l = read_engine_load(parse_prometheus_text(res.body));
+        const auto samples = parse_prometheus_text(res.body);
+        const EngineLoad l = read_engine_load(samples);
+        llamacpp = llamacpp || std::any_of(samples.begin(), samples.end(),
+                                           [](const MetricSample& m) { return m.name.starts_with("llamacpp:"); });
         if (l.running) r.engine_running.store(static_cast<uint32_t>(std::max(0.0, *l.running)));
         if (l.waiting) r.engine_waiting.store(static_cast<uint32_t>(std::max(0.0, *l.waiting)));
         if (l.kv_usage) r.kv_usage.store(*l.kv_usage);
         if (l.running || l.waiting || l.kv_usage) {
           r.scraped_at_ns.store(std::chrono::steady_clock::now().time_since_epoch().count());
+        }
+      }
+    }
+    if (llamacpp && slots && (s == ReplicaState::kReady || s == ReplicaState::kDraining)) {
+      http::Request req{http::bhttp::verb::get, "/slots", 11};
+      req.set(http::bhttp::field::host, r.url.authority());
+      req.set(http::bhttp::field::user_agent, "tidal-scraper");
+      auto [ec, res] = co_await http::fetch(pool, r.endpoint, std::move(req), config_.timeout);
+      if (!ec && (res.status == 501 || res.status == 404)) slots = false;  // --no-slots
+      if (!ec && res.status == 200) {
+        if (auto u = read_slots(res.body)) {
+          r.slots_busy.store(u->busy);
+          r.slots_total.store(u->total);
         }
       }
     }

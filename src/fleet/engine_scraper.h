@@ -4,7 +4,9 @@
 // vLLM (`vllm:num_requests_running`, `vllm:num_requests_waiting`,
 // `vllm:kv_cache_usage_perc`, older `vllm:gpu_cache_usage_perc`) and llama.cpp
 // `llama-server --metrics` (`llamacpp:requests_processing`, `llamacpp:requests_deferred`,
-// `llamacpp:kv_cache_usage_ratio`). One scraper per replica: llama.cpp resets its
+// `llamacpp:kv_cache_usage_ratio`), and for llama.cpp also `GET /slots` (slots busy of
+// total, `is_processing` or the older `state` field; a server started with --no-slots
+// answers 501 and is not asked again). One scraper per replica: llama.cpp resets its
 // throughput gauges on every scrape, so two scrapers would halve each other's view.
 #pragma once
 
@@ -29,6 +31,11 @@ struct EngineLoad {
   std::optional<double> running, waiting, kv_usage;
 };
 [[nodiscard]] EngineLoad read_engine_load(const std::vector<MetricSample>& samples);
+// llama.cpp's /slots body: {busy, total}; nullopt if it is not a slot list.
+struct SlotUsage {
+  uint32_t busy = 0, total = 0;
+};
+[[nodiscard]] std::optional<SlotUsage> read_slots(std::string_view body);
 
 class EngineScraper {
  public:

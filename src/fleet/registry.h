@@ -36,6 +36,8 @@ struct Replica {
   std::atomic<uint32_t> engine_running{0};
   std::atomic<double> kv_usage{0.0};
   std::atomic<int64_t> scraped_at_ns{0};
+  // From llama.cpp's /slots (busy of total); slots_total 0: not known.
+  std::atomic<uint32_t> slots_busy{0}, slots_total{0};
 
   [[nodiscard]] std::string name() const { return url.authority(); }
 };

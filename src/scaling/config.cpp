@@ -17,7 +17,7 @@ using config::read;
 
 constexpr std::string_view kPoolMetrics[] = {"queue_depth",       "concurrency", "requests_per_second",
                                              "tokens_per_second", "ttft_p95",    "e2e_p95"};
-constexpr std::string_view kReplicaMetrics[] = {"cpu", "memory", "kv_usage", "engine_waiting", "in_flight"};
+constexpr std::string_view kReplicaMetrics[] = {"cpu", "memory", "kv_usage", "engine_waiting", "in_flight", "slot_usage"};
 
 // A Kubernetes quantity: "30", "0.7", "500m", "2k", "1Gi".
 double quantity(const YAML::Node& n, const std::string& key) {
@@ -86,7 +86,7 @@ MetricSpec read_metric(const YAML::Node& n, const std::string& where, const std:
   const bool per_replica = m.source == MetricSource::kResource || m.source == MetricSource::kPods;
   if (per_replica && !is_replica_metric(m.name)) {
     throw KeyError(join_key(where, body_key + (m.source == MetricSource::kResource ? ".name" : ".metric.name")),
-                   "'" + m.name + "' is not a per-replica metric (cpu, memory, kv_usage, engine_waiting, in_flight)");
+                   "'" + m.name + "' is not a per-replica metric (cpu, memory, kv_usage, engine_waiting, in_flight, slot_usage)");
   }
   if (!per_replica && !is_pool_metric(m.name) && !promql.count(m.name)) {
     throw KeyError(join_key(where, body_key + ".metric.name"),

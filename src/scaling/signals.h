@@ -21,6 +21,7 @@ struct ReplicaSample {
   std::optional<double> memory_bytes;
   std::optional<double> kv_usage;       // 0..1
   std::optional<double> engine_waiting; // requests queued inside the engine
+  std::optional<double> slot_usage;     // llama.cpp /slots: busy / total, 0..1
 };
 
 // One finished request as the data plane saw it, for the online calibration of the

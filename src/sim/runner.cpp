@@ -439,6 +439,7 @@ class Simulation final : public scaling::Actuator {
       if (r->state == State::kReady) {  // an engine answers scrapes once it serves
         sample.kv_usage = r->model->kv_usage();
         sample.engine_waiting = static_cast<double>(r->model->num_waiting());
+        sample.slot_usage = static_cast<double>(r->model->num_running()) / std::max(1u, preset_.max_num_seqs);
       }
       s.replicas.push_back(sample);
     }

@@ -72,3 +72,38 @@ TEST(ServePrometheusE2E, ScalesOnAPromqlQueryOverAMetricPrometheusScrapedFromThe
 
 }  // namespace
 }  // namespace tidal::e2e
+
+namespace tidal::e2e {
+namespace {
+
+// llama.cpp's /slots reaches the controller: a llama.cpp-flavoured engine under load
+// reports busy slots, shown per replica at /admin/scaling and usable as `slot_usage`.
+TEST(ServeSlotsE2E, LlamaCppSlotOccupancyReachesTheController) {
+  const uint16_t port = free_port();
+  const std::string config = ::testing::TempDir() + "/slots_" + std::to_string(port) + ".yaml";
+  {
+    std::ofstream out(config);
+    out << "gateway: {port: " << port << "}\nhealth: {interval_ms: 100}\nscrape: {interval_ms: 100}\npools:\n- name: default\n"
+        << "  local: {count: 1, args: [\"--preset=llama3-8b-q6-rtx4090\", \"--flavor=llamacpp\"], ready_timeout_s: 20}\n"
+        << "  scaling:\n    policy: hpa\n    interval_s: 0.2\n    minReplicas: 1\n    maxReplicas: 1\n"
+        << "    metrics: [{type: Pods, pods: {metric: {name: slot_usage}, target: {type: AverageValue, averageValue: 0.5}}}]\n";
+  }
+  Process serve({"serve", "-c", config});
+  ASSERT_TRUE(wait_until([&] { return call(port, "GET", "/healthz", {}, 500ms).status == 200; }, 30s)) << serve.log();
+  Process bench({"bench", "--url", url(port), "--concurrency", "3", "--duration", "4", "--stream", "--output-tokens", "64"});
+  double usage = -1;
+  EXPECT_TRUE(wait_until([&] {
+    auto r = call(port, "GET", "/admin/scaling", {}, 1000ms);
+    if (r.status != 200) return false;
+    const json::value doc = json::parse(r.body);
+    const auto& reps = doc.at("pools").at(0).at("fleet").at("replicas").as_array();
+    if (reps.empty() || !reps[0].at("slot_usage").is_double()) return false;
+    usage = reps[0].at("slot_usage").as_double();
+    return usage > 0;
+  }, 15s)) << "slot_usage " << usage << "\n" << serve.log();
+  EXPECT_LE(usage, 1.0);
+  EXPECT_EQ(bench.wait(60s), 0) << bench.log();
+}
+
+}  // namespace
+}  // namespace tidal::e2e

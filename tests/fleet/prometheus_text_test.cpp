@@ -85,3 +85,25 @@ TEST(EngineLoadTest, ReadsVllmAndLlamaCppDialects) {
 
 }  // namespace
 }  // namespace tidal::fleet
+
+namespace tidal::fleet {
+namespace {
+
+TEST(SlotsTest, CountsBusySlotsInBothLlamaCppFormats) {
+  auto now = read_slots(R"([{"id":0,"id_task":3,"n_ctx":4096,"is_processing":true},
+                            {"id":1,"id_task":-1,"n_ctx":4096,"is_processing":false},
+                            {"id":2,"id_task":9,"n_ctx":4096,"is_processing":true}])");
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->busy, 2u);
+  EXPECT_EQ(now->total, 3u);
+  auto older = read_slots(R"([{"id":0,"state":1},{"id":1,"state":0}])");  // llama-server before is_processing
+  ASSERT_TRUE(older);
+  EXPECT_EQ(older->busy, 1u);
+  EXPECT_EQ(older->total, 2u);
+  EXPECT_FALSE(read_slots(R"({"error":{"code":501,"message":"This server does not support slots endpoint."}})"));
+  EXPECT_FALSE(read_slots(R"([{"id":0}])"));
+  EXPECT_FALSE(read_slots("garbage"));
+}
+
+}  // namespace
+}  // namespace tidal::fleet

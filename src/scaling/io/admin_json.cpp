@@ -51,12 +51,14 @@ std::string Controller::admin_json() const {
                    {"in_flight", m.in_flight},
                    {"kv_usage", nullptr},
                    {"engine_waiting", nullptr},
+                   {"slot_usage", nullptr},
                    {"cpu_pct", nullptr},
                    {"memory_bytes", nullptr}};
     for (const auto& s : last_signals_.replicas) {  // engine metrics as the last tick saw them
       if (s.id != m.id) continue;
       r["kv_usage"] = opt(s.kv_usage);
       r["engine_waiting"] = opt(s.engine_waiting);
+      r["slot_usage"] = opt(s.slot_usage);
       r["cpu_pct"] = opt(s.cpu_pct);
       r["memory_bytes"] = opt(s.memory_bytes);
     }

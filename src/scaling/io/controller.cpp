@@ -214,6 +214,7 @@ void Controller::tick(double now) {
     sample.in_flight = r.in_flight;
     sample.kv_usage = r.kv_usage;
     sample.engine_waiting = r.engine_waiting;
+    sample.slot_usage = r.slot_usage;
     actuator_->host_sample(r.id, now, sample);
     s.replicas.push_back(sample);
   }

@@ -35,7 +35,7 @@ struct ReplicaStatus {
   uint32_t id = 0;
   fleet::ReplicaState state = fleet::ReplicaState::kStarting;
   double in_flight = 0;
-  std::optional<double> kv_usage, engine_waiting;  // from a recent engine scrape, if any
+  std::optional<double> kv_usage, engine_waiting, slot_usage;  // from a recent engine scrape, if any
 };
 
 // What the controller needs from the data plane (the gateway in `tidal serve`).

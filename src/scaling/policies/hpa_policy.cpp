@@ -77,6 +77,7 @@ std::optional<double> replica_metric(std::string_view name, const ReplicaSample&
   if (name == "memory") return r.memory_bytes;
   if (name == "kv_usage") return r.kv_usage;
   if (name == "engine_waiting") return r.engine_waiting;
+  if (name == "slot_usage") return r.slot_usage;
   if (name == "in_flight") return r.in_flight;
   return std::nullopt;
 }
