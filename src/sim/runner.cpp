@@ -199,6 +199,7 @@ class Simulation final : public scaling::Actuator {
   // ---- replica work: steps around prefills, analytic stretches in pure decode ----
   void start_work(Replica& r) {
     ++r.version;
+    r.set_busy(r.model->has_work(), now_);
     if (!r.model->has_work()) {
       r.work = Work::kIdle;
       return;
@@ -439,6 +440,7 @@ class Simulation final : public scaling::Actuator {
       if (r->state == State::kReady) {  // an engine answers scrapes once it serves
         sample.kv_usage = r->model->kv_usage();
         sample.engine_waiting = static_cast<double>(r->model->num_waiting());
+        sample.cpu_pct = r->cpu_pct(now_);
         sample.slot_usage = static_cast<double>(r->model->num_running()) / std::max(1u, preset_.max_num_seqs);
       }
       s.replicas.push_back(sample);
@@ -514,9 +516,6 @@ class Simulation final : public scaling::Actuator {
     double s = 0;
     for (const auto& r : replicas_) s += lifetime(*r, t);
     return s;
-  }
-  static double lifetime(const Replica& r, double t) {
-    return std::max(0.0, (r.end_s >= 0 ? std::min(r.end_s, t) : t) - r.created_s);
   }
   double cost_until(double t) const {
     double usd = 0;

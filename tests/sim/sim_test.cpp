@@ -209,6 +209,25 @@ TEST(SimulationTest, ThresholdAutoscalerFollowsTheSpikeAndScalesBackDown) {
   EXPECT_GE(r.scale_down_latency_s, 0);
 }
 
+// The simulator models a replica's CPU as its engine loop's busy share of one core: an
+// HPA on CPU sees it (it used to hold for want of a sample) and, as with real engines
+// that spin while they step, grows far beyond what the load needs.
+TEST(SimulationTest, HpaOnCpuSeesTheEngineLoopsBusyShareAndOverProvisions) {
+  auto c = parse_sim_config(R"(
+fleet: {initial: 1, min: 1, max: 20}
+gateway: {max_in_flight_per_replica: 64}
+scaling:
+  policy: hpa
+  interval_s: 15
+  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}}]
+)", "cpu.yaml");
+  ASSERT_TRUE(c) << c.error().message;
+  const SimResult r = simulate(*c, "constant", 2, 1, 1800);
+  ASSERT_FALSE(r.scaling_events.empty());
+  EXPECT_NE(r.scaling_events.front().reason.find("cpu -> "), std::string::npos) << r.scaling_events.front().reason;
+  EXPECT_GT(r.max_replicas, 2 * static_cast<int>(std::ceil(2 / r.capacity_rps_per_replica)));
+}
+
 TEST(SimulationTest, JsonHasTheDocumentedFieldsAndHtmlIsSelfContained) {
   SimConfig c;
   const SimResult r = simulate(c, "drop", 2, 1, 2400);

@@ -2,6 +2,7 @@
 // runner.cpp drives it).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -28,7 +29,33 @@ struct Replica {
   uint32_t stretch_k = 0;
   double stretch_f = 1;
   std::vector<engine::TokenEvent> step_events;
+  // CPU, as the simulator models it: the engine loop's busy share of one core (a vLLM
+  // or llama.cpp server process spins one core while it steps, idles otherwise).
+  double busy_total_s = 0, busy_since_s = -1;
+  double cpu_mark_busy_s = 0, cpu_mark_s = -1;
+
+  void set_busy(bool busy, double now) {
+    if (busy && busy_since_s < 0) busy_since_s = now;
+    if (!busy && busy_since_s >= 0) {
+      busy_total_s += now - busy_since_s;
+      busy_since_s = -1;
+    }
+  }
+  // % of one core busy since the previous call (since creation at the first).
+  double cpu_pct(double now) {
+    const double busy = busy_total_s + (busy_since_s >= 0 ? now - busy_since_s : 0);
+    const double since = cpu_mark_s >= 0 ? cpu_mark_s : created_s;
+    const double pct = now > since ? 100 * (busy - cpu_mark_busy_s) / (now - since) : 0;
+    cpu_mark_busy_s = busy;
+    cpu_mark_s = now;
+    return pct;
+  }
 };
+
+// Seconds `r` has existed (billed) up to `t`.
+inline double lifetime(const Replica& r, double t) {
+  return std::max(0.0, (r.end_s >= 0 ? std::min(r.end_s, t) : t) - r.created_s);
+}
 
 struct Live {
   double arrival_s = 0;
