@@ -173,23 +173,18 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, const f
         }
       }
       res.set(bhttp::field::server, "tidal");
+      bool relayed = false;
       if (client.started()) {
         // The client already has a 200 event stream (it waited at zero): the upstream's
         // whole answer (an error, typically) goes as one event, and the stream ends.
         const std::string event = "data: " + body + "\n\n";  // GCC 12: no temporaries in a co_await condition
-        bool relayed = co_await client.write_chunk(event);
+        relayed = co_await client.write_chunk(event);
         if (relayed) relayed = co_await client.finish_stream();
-        if (!relayed) {
-          out.result = ProxyResult::kClientGone;
-          co_return out;
-        }
-        conn->reusable = reader.keep_alive();
-        pool.release(std::move(conn));
-        out.result = ProxyResult::kDone;
-        co_return out;
+      } else {
+        res.body() = std::move(body);
+        relayed = co_await client.respond(std::move(res));
       }
-      res.body() = std::move(body);
-      if (!co_await client.respond(std::move(res))) {
+      if (!relayed) {
         out.result = ProxyResult::kClientGone;
         co_return out;
       }

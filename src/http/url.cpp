@@ -1,5 +1,6 @@
 #include "http/url.h"
 
+#include <cctype>
 #include <charconv>
 
 namespace tidal::http {
@@ -31,6 +32,23 @@ Result<Url> parse_url(std::string_view text) {
   }
   if (url.host.empty()) return bad("missing host");
   return url;
+}
+
+std::string percent_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 
 }  // namespace tidal::http

@@ -20,4 +20,8 @@ struct Url {
 // Only plain http is supported; https upstreams are refused with a clear error.
 [[nodiscard]] Result<Url> parse_url(std::string_view text);
 
+// RFC 3986 percent-encoding of everything but unreserved characters, for a query
+// parameter's value (a label selector, a PromQL query).
+[[nodiscard]] std::string percent_encode(std::string_view text);
+
 }  // namespace tidal::http

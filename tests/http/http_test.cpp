@@ -40,6 +40,13 @@ TEST(UrlTest, ParsesAndRefuses) {
   EXPECT_FALSE(parse_url("http://:80"));
 }
 
+TEST(UrlTest, PercentEncodesAllButUnreservedCharacters) {
+  EXPECT_EQ(percent_encode("kubernetes.io/service-name=vllm"), "kubernetes.io%2Fservice-name%3Dvllm");
+  EXPECT_EQ(percent_encode("sum(x{a=\"b c\"})"), "sum%28x%7Ba%3D%22b%20c%22%7D%29");
+  EXPECT_EQ(percent_encode("A-z_0.9~"), "A-z_0.9~");
+  EXPECT_EQ(percent_encode("\xc3\xa9"), "%C3%A9");
+}
+
 // A real server on an ephemeral port, driven by the real client.
 class ServerTest : public ::testing::Test {
  protected:

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "common/log.h"
+#include "http/url.h"
 #include "scaling/io/kube_access.h"
 
 namespace tidal::scaling {
@@ -65,20 +66,6 @@ Result<std::map<std::string, Endpoint>> parse_slices(const std::string& body, co
         if (const auto* t = co.if_contains("terminating"); t && t->is_bool()) ep.terminating = t->as_bool();
       }
       out[pod] = ep;
-    }
-  }
-  return out;
-}
-
-std::string url_escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
     }
   }
   return out;
@@ -165,7 +152,7 @@ void KubeActuator::sync(ControlLoop& loop, double now_s) {
   last_sync_s_ = now_s;
   auto log = logger("scaling");
   const std::string path = "/apis/discovery.k8s.io/v1/namespaces/" + ns_ +
-                           "/endpointslices?labelSelector=" + url_escape("kubernetes.io/service-name=" + c_.service);
+                           "/endpointslices?labelSelector=" + http::percent_encode("kubernetes.io/service-name=" + c_.service);
   auto res = api_.request("GET", path);
   if (!res || res->status != 200) {
     log->warn("kubernetes: listing endpoints failed: {}", res ? "HTTP " + std::to_string(res->status) : res.error().message);

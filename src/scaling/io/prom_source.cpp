@@ -4,24 +4,12 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "http/url.h"
+
 namespace tidal::scaling {
 namespace {
 
 namespace json = boost::json;
-
-std::string form_escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 // A sample value: [ <unix time>, "<value>" ].
 std::optional<double> sample(const json::value& v) {
@@ -83,7 +71,7 @@ std::map<std::string, double> PromSource::query_all(std::vector<std::string>* er
   std::map<std::string, double> out;
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(c_.timeout_s * 1000));
   for (const auto& [name, query] : c_.queries) {
-    auto res = api_.request("GET", prefix_ + "/api/v1/query?query=" + form_escape(query), "", "", timeout);
+    auto res = api_.request("GET", prefix_ + "/api/v1/query?query=" + http::percent_encode(query), "", "", timeout);
     if (!res) {
       if (errors) errors->push_back(name + ": " + res.error().message);
       continue;
