@@ -4,7 +4,9 @@
 // auth, a deadline over the whole exchange. Not for the data path (see client.h).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +37,14 @@ class ApiClient {
   [[nodiscard]] Result<ApiResponse> request(const std::string& method, const std::string& target,
                                             const std::string& body = "", const std::string& content_type = "",
                                             std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) const;
+  // A long-lived GET whose body arrives line by line (a Kubernetes watch: one JSON event
+  // per line). `on_line` gets each complete line; the call returns when the server ends
+  // the response, `stop` becomes true (checked every 100 ms), `idle` passes without a
+  // byte, or on_line returns false. Ok(status) when the response ended or was stopped;
+  // errors: connect, TLS, a broken stream.
+  [[nodiscard]] Result<unsigned> watch(const std::string& target, const std::function<bool(std::string_view)>& on_line,
+                                       const std::atomic<bool>& stop,
+                                       std::chrono::milliseconds idle = std::chrono::milliseconds(90'000)) const;
   [[nodiscard]] const std::string& server() const { return endpoint_.server; }
 
  private:

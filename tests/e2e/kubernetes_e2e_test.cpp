@@ -5,6 +5,7 @@
 // and plays a minimal Deployment controller: spec.replicas is backed by real `tidal
 // engine` processes ("pods") on loopback, and scaling down deletes the pod with the
 // lowest controller.kubernetes.io/pod-deletion-cost, as the ReplicaSet controller does.
+// EndpointSlices are listed and then watched (the fake streams ADDED/DELETED events).
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -28,6 +29,10 @@ class FakeKubeApi {
   FakeKubeApi()
       : server_(http::ServerOptions{.port = 0, .threads = 1, .watch_disconnect = false},
                 [this](http::Request& req, http::Exchange& ex) -> http::awaitable<void> {
+                  if (std::string_view(req.target()).find("&watch=1") != std::string_view::npos) {
+                    co_await watch(req, ex);
+                    co_return;
+                  }
                   http::Response res = handle(req);
                   co_await ex.respond(std::move(res));
                 }) {
@@ -62,6 +67,14 @@ class FakeKubeApi {
     std::lock_guard lock(mu_);
     return scale_patches_;
   }
+  size_t lists() {
+    std::lock_guard lock(mu_);
+    return lists_;
+  }
+  size_t watches() {
+    std::lock_guard lock(mu_);
+    return watches_;
+  }
 
  private:
   struct Pod {
@@ -90,31 +103,67 @@ class FakeKubeApi {
                         {"spec", json::object{{"replicas", replicas_}}},
                         {"status", json::object{{"replicas", static_cast<int64_t>(pods_.size())}, {"selector", "app=vllm"}}}};
   }
+  // One slice per pod here (ports differ on loopback; a real cluster shares one port).
+  json::object slice_of(const Pod& p, int rv) const {
+    return json::object{
+        {"kind", "EndpointSlice"},
+        {"apiVersion", "discovery.k8s.io/v1"},
+        {"metadata", json::object{{"name", "vllm-" + p.name},
+                                  {"namespace", "inference"},
+                                  {"resourceVersion", std::to_string(rv)},
+                                  {"labels", json::object{{"kubernetes.io/service-name", "vllm"},
+                                                          {"endpointslice.kubernetes.io/managed-by", "endpointslice-controller.k8s.io"}}}}},
+        {"addressType", "IPv4"},
+        {"endpoints", json::array{json::object{
+                          {"addresses", json::array{"127.0.0.1"}},
+                          {"conditions", json::object{{"ready", true}, {"serving", true}, {"terminating", false}}},
+                          {"targetRef", json::object{{"kind", "Pod"}, {"namespace", "inference"}, {"name", p.name}, {"uid", "uid-" + p.name}}},
+                          {"nodeName", "node-1"}}}},
+        {"ports", json::array{json::object{{"name", "http"}, {"protocol", "TCP"}, {"port", p.engine.port}}}}};
+  }
   json::object slices_body() const {
-    json::array endpoints;
-    for (const auto& p : pods_) {
-      endpoints.push_back(json::object{
-          {"addresses", json::array{"127.0.0.1"}},
-          {"conditions", json::object{{"ready", true}, {"serving", true}, {"terminating", false}}},
-          {"targetRef", json::object{{"kind", "Pod"}, {"namespace", "inference"}, {"name", p.name}, {"uid", "uid-" + p.name}}},
-          {"nodeName", "node-1"}});
-    }
-    // One slice per pod here (ports differ on loopback; a real cluster shares one port).
     json::array items;
-    for (size_t i = 0; i < pods_.size(); ++i) {
-      items.push_back(json::object{
-          {"kind", "EndpointSlice"},
-          {"apiVersion", "discovery.k8s.io/v1"},
-          {"metadata", json::object{{"name", "vllm-" + pods_[i].name},
-                                    {"namespace", "inference"},
-                                    {"labels", json::object{{"kubernetes.io/service-name", "vllm"},
-                                                            {"endpointslice.kubernetes.io/managed-by", "endpointslice-controller.k8s.io"}}}}},
-          {"addressType", "IPv4"},
-          {"endpoints", json::array{endpoints[i]}},
-          {"ports", json::array{json::object{{"name", "http"}, {"protocol", "TCP"}, {"port", pods_[i].engine.port}}}}});
-    }
+    for (const auto& p : pods_) items.push_back(slice_of(p, version_));
     return json::object{{"kind", "EndpointSliceList"}, {"apiVersion", "discovery.k8s.io/v1"},
-                        {"metadata", json::object{{"resourceVersion", "5000"}}}, {"items", std::move(items)}};
+                        {"metadata", json::object{{"resourceVersion", std::to_string(version_)}}}, {"items", std::move(items)}};
+  }
+  // A watch: the events after the client's resourceVersion, then new ones as they happen
+  // (one JSON object per line, as the API server streams them), until the server stops.
+  http::awaitable<void> watch(http::Request& req, http::Exchange& ex) {
+    const std::string target(req.target());
+    int from = 0;
+    {
+      std::lock_guard lock(mu_);
+      ++watches_;
+      const size_t at = target.find("resourceVersion=");
+      if (req[bhttp::field::authorization] != std::string("Bearer ") + kToken || at == std::string::npos) {
+        errors_.push_back("bad watch " + target);
+      } else {
+        from = std::stoi(target.substr(at + 16));
+      }
+    }
+    bhttp::response<bhttp::empty_body> head{bhttp::status::ok, 11};
+    head.set(bhttp::field::content_type, "application/json");
+    const bool open = co_await ex.start_stream(std::move(head));
+    if (!open) co_return;
+    http::asio::steady_timer timer(co_await http::asio::this_coro::executor);
+    while (true) {
+      std::string lines;
+      {
+        std::lock_guard lock(mu_);
+        for (const auto& [rv, line] : events_) {
+          if (rv > from) lines += line + "\n";
+        }
+        from = version_;
+      }
+      if (!lines.empty()) {
+        const bool sent = co_await ex.write_chunk(lines);
+        if (!sent) co_return;
+      }
+      timer.expires_after(std::chrono::milliseconds(50));
+      auto [ec] = co_await timer.async_wait(http::use_tuple);
+      if (ec) co_return;
+    }
   }
   // The Deployment controller's part: pods follow spec.replicas; the lowest deletion cost goes first.
   void resize(int n) {
@@ -124,11 +173,15 @@ class FakeKubeApi {
       p.name = "vllm-6f7c9d8b5-" + std::to_string(next_pod_++);
       p.engine = start_engine();
       pods_.push_back(std::move(p));
+      ++version_;
+      events_.push_back({version_, json::serialize(json::object{{"type", "ADDED"}, {"object", slice_of(pods_.back(), version_)}})});
     }
     while (static_cast<int>(pods_.size()) > n) {
       auto victim = std::min_element(pods_.begin(), pods_.end(),
                                      [](const Pod& a, const Pod& b) { return a.deletion_cost < b.deletion_cost; });
       deleted_.push_back(victim->name);
+      ++version_;
+      events_.push_back({version_, json::serialize(json::object{{"type", "DELETED"}, {"object", slice_of(*victim, version_)}})});
       pods_.erase(victim);
     }
   }
@@ -157,6 +210,7 @@ class FakeKubeApi {
     }
     if (target == "/apis/discovery.k8s.io/v1/namespaces/inference/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dvllm" &&
         method == "GET") {
+      ++lists_;
       return reply(200, slices_body());
     }
     const std::string pods = "/api/v1/namespaces/inference/pods/";
@@ -181,8 +235,9 @@ class FakeKubeApi {
 
   std::mutex mu_;
   http::Server server_;
-  int replicas_ = 0, next_pod_ = 0;
-  size_t scale_patches_ = 0;
+  int replicas_ = 0, next_pod_ = 0, version_ = 5000;
+  size_t scale_patches_ = 0, lists_ = 0, watches_ = 0;
+  std::vector<std::pair<int, std::string>> events_;  // (resourceVersion, watch event line)
   std::vector<Pod> pods_;
   std::vector<std::string> errors_, deleted_, marked_;
 };
@@ -238,6 +293,9 @@ TEST(ServeKubernetesE2E, ScalesADeploymentThroughTheApiAndRemovesTheDrainedPod) 
   EXPECT_EQ(static_cast<int>(deleted.size()), peak - 1);
   for (const auto& d : deleted) EXPECT_NE(std::find(marked.begin(), marked.end(), d), marked.end()) << d << " was not the drained pod";
   EXPECT_GE(api.scale_patches(), 2u);
+  // Discovery watched the slices instead of listing them every sync interval (0.5 s here).
+  EXPECT_GE(api.watches(), 1u);
+  EXPECT_LE(api.lists(), 2u);
   EXPECT_TRUE(api.errors().empty()) << api.errors().front();
   // Requests still go to the remaining pod.
   EXPECT_EQ(call(port, "POST", "/v1/chat/completions", chat_body("hi", 4)).status, 200u);

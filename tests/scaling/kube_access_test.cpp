@@ -56,3 +56,37 @@ TEST(KubeAccessTest, ExplainsWhatIsMissingOrUnsupported) {
 
 }  // namespace
 }  // namespace tidal::scaling
+
+#include "scaling/io/endpoint_slices.h"
+
+namespace tidal::scaling {
+namespace {
+
+TEST(EndpointSlicesTest, PicksTheNamedPortAndReadsConditionsPerTheApi) {
+  auto l = EndpointSliceWatch::parse_list(R"({"kind":"EndpointSliceList","apiVersion":"discovery.k8s.io/v1",
+    "metadata":{"resourceVersion":"4711"},"items":[
+    {"metadata":{"name":"vllm-abc"},"addressType":"IPv4",
+     "ports":[{"name":"metrics","port":9100,"protocol":"TCP"},{"name":"http","port":8000,"protocol":"TCP"}],
+     "endpoints":[{"addresses":["10.0.0.5"],"conditions":{"ready":true,"terminating":false},"targetRef":{"kind":"Pod","name":"vllm-1"}},
+                  {"addresses":["10.0.0.6"],"conditions":{"ready":false,"terminating":true},"targetRef":{"kind":"Pod","name":"vllm-2"}},
+                  {"addresses":["10.0.0.7"]}]},
+    {"metadata":{"name":"vllm-v6"},"addressType":"IPv6","ports":[{"name":"http","port":8000}],
+     "endpoints":[{"addresses":["fd00::9"],"targetRef":{"kind":"Pod","name":"vllm-3"}}]},
+    {"metadata":{"name":"vllm-fqdn"},"addressType":"FQDN","ports":[{"name":"http","port":8000}],
+     "endpoints":[{"addresses":["x.example.com"]}]}]})", "http");
+  ASSERT_TRUE(l) << l.error().message;
+  EXPECT_EQ(l->resource_version, "4711");
+  ASSERT_EQ(l->slices.size(), 3u);
+  const auto& a = l->slices.at("vllm-abc");
+  EXPECT_EQ(a.at("vllm-1").url, "http://10.0.0.5:8000");
+  EXPECT_TRUE(a.at("vllm-1").ready);
+  EXPECT_TRUE(a.at("vllm-2").terminating);
+  EXPECT_TRUE(a.at("10.0.0.7").ready);  // no targetRef: keyed by address; unset conditions: ready, not terminating
+  EXPECT_FALSE(a.at("10.0.0.7").terminating);
+  EXPECT_EQ(l->slices.at("vllm-v6").at("vllm-3").url, "http://[fd00::9]:8000");
+  EXPECT_TRUE(l->slices.at("vllm-fqdn").empty());
+  EXPECT_FALSE(EndpointSliceWatch::parse_list(R"({"kind":"Status","code":403})", "http"));
+}
+
+}  // namespace
+}  // namespace tidal::scaling

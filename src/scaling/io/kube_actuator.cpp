@@ -3,73 +3,12 @@
 #include <boost/json.hpp>
 
 #include "common/log.h"
-#include "http/url.h"
 #include "scaling/io/kube_access.h"
 
 namespace tidal::scaling {
 namespace {
 
 namespace json = boost::json;
-
-std::string str(const json::value* v) { return v && v->is_string() ? std::string(v->as_string()) : std::string(); }
-
-// One endpoint of the Service, from an EndpointSlice.
-struct Endpoint {
-  std::string url;
-  bool ready = false, terminating = false;
-};
-
-// Pod name -> endpoint, for the port named (or numbered) `port` (empty: each slice's first).
-Result<std::map<std::string, Endpoint>> parse_slices(const std::string& body, const std::string& port) {
-  std::map<std::string, Endpoint> out;
-  json::error_code ec;
-  const json::value doc = json::parse(body, ec);
-  if (ec || !doc.is_object() || !doc.as_object().contains("items") || !doc.at("items").is_array()) {
-    return make_error(ErrorKind::kUpstream, "EndpointSliceList: unexpected body");
-  }
-  for (const auto& slice : doc.at("items").as_array()) {
-    if (!slice.is_object()) continue;
-    const auto& so = slice.as_object();
-    if (str(so.if_contains("addressType")) == "FQDN") continue;
-    int64_t number = -1;
-    if (const auto* ports = so.if_contains("ports"); ports && ports->is_array()) {
-      for (const auto& p : ports->as_array()) {
-        const auto* n = p.as_object().if_contains("port");
-        if (!n || !n->is_int64()) continue;
-        const std::string name = str(p.as_object().if_contains("name"));
-        if (port.empty() || name == port || std::to_string(n->as_int64()) == port) {
-          number = n->as_int64();
-          break;
-        }
-      }
-    }
-    if (number < 0) continue;  // the port is not in this slice
-    const bool v6 = str(so.if_contains("addressType")) == "IPv6";
-    const auto* eps = so.if_contains("endpoints");
-    if (!eps || !eps->is_array()) continue;
-    for (const auto& e : eps->as_array()) {
-      const auto& eo = e.as_object();
-      const auto* addrs = eo.if_contains("addresses");
-      if (!addrs || !addrs->is_array() || addrs->as_array().empty()) continue;
-      const std::string ip = str(&addrs->as_array()[0]);
-      std::string pod = ip;
-      if (const auto* ref = eo.if_contains("targetRef"); ref && ref->is_object()) {
-        if (auto n = str(ref->as_object().if_contains("name")); !n.empty()) pod = n;
-      }
-      Endpoint ep;
-      ep.url = "http://" + (v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(number);
-      // Per the API: an unset ready condition means ready; unset terminating means not.
-      ep.ready = true;
-      if (const auto* cond = eo.if_contains("conditions"); cond && cond->is_object()) {
-        const auto& co = cond->as_object();
-        if (const auto* r = co.if_contains("ready"); r && r->is_bool()) ep.ready = r->as_bool();
-        if (const auto* t = co.if_contains("terminating"); t && t->is_bool()) ep.terminating = t->as_bool();
-      }
-      out[pod] = ep;
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -151,17 +90,10 @@ void KubeActuator::sync(ControlLoop& loop, double now_s) {
   if (now_s - last_sync_s_ < c_.sync_interval_s) return;
   last_sync_s_ = now_s;
   auto log = logger("scaling");
-  const std::string path = "/apis/discovery.k8s.io/v1/namespaces/" + ns_ +
-                           "/endpointslices?labelSelector=" + http::percent_encode("kubernetes.io/service-name=" + c_.service);
-  auto res = api_.request("GET", path);
-  if (!res || res->status != 200) {
-    log->warn("kubernetes: listing endpoints failed: {}", res ? "HTTP " + std::to_string(res->status) : res.error().message);
-    return;  // keep the last known fleet; stale is better than empty
-  }
-  auto slices = parse_slices(res->body, c_.port);
+  auto slices = endpoints_.current();
   if (!slices) {
     log->warn("kubernetes: {}", slices.error().message);
-    return;
+    return;  // keep the last known fleet; stale is better than empty
   }
   // Gone or terminating pods leave the gateway.
   for (auto it = pods_.begin(); it != pods_.end();) {

@@ -6,11 +6,12 @@
 //     finish), then its pod gets `controller.kubernetes.io/pod-deletion-cost` below
 //     every other pod's and spec.replicas - 1, so the ReplicaSet deletes that pod and
 //     not another — the cache-aware victim choice survives Kubernetes' own;
-//   - discovery: the Service's EndpointSlices, listed every sync interval: new pods are
-//     registered in the gateway, vanished or terminating ones retired; a pod that
+//   - discovery: the Service's EndpointSlices, listed once and then watched
+//     (EndpointSliceWatch); every sync interval new pods are registered in the
+//     gateway, vanished or terminating ones retired; a pod that
 //     vanished without tidal asking is replaced by the Deployment itself, so it becomes
 //     a placeholder instead of a new scale-up.
-// Needs RBAC: get/patch deployments/scale, list endpointslices, patch pods
+// Needs RBAC: get/patch deployments/scale, list and watch endpointslices, patch pods
 // (deploy/kubernetes/rbac.yaml).
 #pragma once
 
@@ -22,6 +23,7 @@
 #include "http/api_client.h"
 #include "scaling/config.h"
 #include "scaling/io/controller.h"
+#include "scaling/io/endpoint_slices.h"
 
 namespace tidal::scaling {
 
@@ -41,7 +43,8 @@ class KubeActuator final : public FleetActuator {
 
  private:
   KubeActuator(http::ApiClient api, KubernetesConfig c, std::string ns, PoolHooks& hooks, int replicas)
-      : api_(std::move(api)), c_(std::move(c)), ns_(std::move(ns)), hooks_(hooks), replicas_(replicas) {}
+      : api_(std::move(api)), c_(std::move(c)), ns_(std::move(ns)), hooks_(hooks), replicas_(replicas),
+        endpoints_(api_, ns_, c_.service, c_.port) {}
   Result<bool> set_replicas(int n);
   [[nodiscard]] std::string scale_path() const;
 
@@ -61,6 +64,7 @@ class KubeActuator final : public FleetActuator {
   uint32_t next_placeholder_ = 0x8000'0000u;
   double last_sync_s_ = -1e18;
   bool synced_once_ = false;
+  EndpointSliceWatch endpoints_;  // last: its watcher thread stops first
 };
 
 }  // namespace tidal::scaling
