@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <deque>
 
 #include "common/config/yaml_reader.h"
 #include "common/rng.h"
@@ -19,7 +20,7 @@ namespace tidal::scaling {
 namespace {
 
 const engine::EnginePreset& preset(const char* name) {
-  static std::vector<engine::EnginePreset> kept;
+  static std::deque<engine::EnginePreset> kept;  // references stay valid as it grows
   kept.push_back(*engine::find_preset(name));
   return kept.back();
 }
