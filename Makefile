@@ -2,10 +2,10 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
-CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDAL_WERROR=ON
 CTEST_FLAGS ?= --output-on-failure --timeout 600
 
-.PHONY: setup build serve test test-asan bench bench-scaling clean
+.PHONY: setup build serve test test-unit test-e2e test-asan bench bench-scaling clean
 
 setup:
 	@scripts/setup
@@ -20,8 +20,15 @@ serve: build
 test: build
 	cd $(BUILD) && ctest $(CTEST_FLAGS) -j $(JOBS)
 
+# The in-process tests only (seconds), or only the end-to-end ones (real processes).
+test-unit: build
+	cd $(BUILD) && ctest $(CTEST_FLAGS) -j $(JOBS) -L unit
+
+test-e2e: build
+	cd $(BUILD) && ctest $(CTEST_FLAGS) -j $(JOBS) -L e2e
+
 test-asan: setup
-	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTIDAL_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTIDAL_SANITIZE=ON -DTIDAL_WERROR=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest $(CTEST_FLAGS) -j $(JOBS)
 

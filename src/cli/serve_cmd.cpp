@@ -137,8 +137,8 @@ Action add_serve_command(CLI::App& app) {
     }
     (*gw)->set_admin_scaling([&controllers] {
       std::string out = "{\"pools\":[";
-      for (size_t i = 0; i < controllers.size(); ++i) out += (i ? "," : "") + controllers[i]->admin_json();
-      return out + "]}";
+      for (size_t i = 0; i < controllers.size(); ++i) out.append(i ? "," : "").append(controllers[i]->admin_json());
+      return out.append("]}");
     });
     (*gw)->start();
     logger("serve")->info("gateway ready url=http://{}:{} pools={} controllers={}", (*gw)->config().host, (*gw)->port(),

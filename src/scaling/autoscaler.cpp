@@ -25,7 +25,7 @@ Result<std::unique_ptr<Autoscaler>> Autoscaler::create(const ScalingConfig& conf
 
 std::string Autoscaler::policy_names() const {
   std::string s;
-  for (const auto& p : policies_) s += (s.empty() ? "" : "+") + std::string(p->name());
+  for (const auto& p : policies_) s.append(s.empty() ? "" : "+").append(p->name());
   return s;
 }
 

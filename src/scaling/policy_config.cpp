@@ -57,7 +57,7 @@ const std::vector<std::string_view>& known_policies() {
 
 std::string known_policy_list() {
   std::string s;
-  for (auto p : known_policies()) s += (s.empty() ? "" : ", ") + std::string(p);
+  for (auto p : known_policies()) s.append(s.empty() ? "" : ", ").append(p);
   return s;
 }
 
@@ -174,7 +174,7 @@ Result<bool> validate_policy_sections(const ScalingConfig& c, const std::string&
     if (!(s.backlog_drain_s > 0)) return bad("slo.backlog_drain_s", "must be > 0");
     if (!s.prior.empty() && !engine::find_preset(s.prior)) {
       std::string names;
-      for (const auto& p : engine::presets()) names += (names.empty() ? "" : ", ") + p.name;
+      for (const auto& p : engine::presets()) names.append(names.empty() ? "" : ", ").append(p.name);
       return bad("slo.prior", "unknown engine preset '" + s.prior + "' (known: " + names + ")");
     }
   }

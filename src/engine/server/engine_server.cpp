@@ -300,7 +300,7 @@ Result<std::unique_ptr<EngineServer>> EngineServer::create(EngineOptions opts) {
   auto preset = find_preset(opts.preset);
   if (!preset) {
     std::string names;
-    for (const auto& p : presets()) names += (names.empty() ? "" : ", ") + p.name;
+    for (const auto& p : presets()) names.append(names.empty() ? "" : ", ").append(p.name);
     return make_error(ErrorKind::kInvalidRequest, "unknown preset '" + opts.preset + "' (known: " + names + ")",
                       "preset");
   }

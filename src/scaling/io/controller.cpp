@@ -185,7 +185,7 @@ void Controller::tick(double now) {
     std::vector<std::string> errors;
     s.external = prom_->query_all(&errors);
     std::string joined;
-    for (const auto& e : errors) joined += (joined.empty() ? "" : "; ") + e;
+    for (const auto& e : errors) joined.append(joined.empty() ? "" : "; ").append(e);
     if (joined != last_prom_errors_ && !joined.empty()) log->warn("prometheus pool={} {}", pool_, joined);
     last_prom_errors_ = joined;
   }
