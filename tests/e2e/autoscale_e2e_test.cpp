@@ -49,9 +49,8 @@ struct Fleet {
 
 Fleet fleet(uint16_t port) {
   Fleet f;
-  auto r = call(port, "GET", "/admin/scaling", {}, 1000ms);
-  if (r.status != 200) return f;
-  const json::value doc = json::parse(r.body);
+  const json::value doc = admin_scaling(port);
+  if (!doc.is_object()) return f;
   const auto& pool = doc.at("pools").at(0).at("fleet");
   f.ready = static_cast<int>(pool.at("ready").as_int64());
   f.starting = static_cast<int>(pool.at("starting").as_int64());
@@ -107,12 +106,9 @@ TEST(ServeAutoscaleE2E, GrowsUnderLoadScrapesEnginesShrinksAfterReplacesAKilledR
   }, 10s)) << "no replica reported KV-cache usage and CPU/memory";
   ASSERT_EQ(bench.wait(60s), 0) << bench.log();
   {
-    std::ifstream in(report);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const auto r = json::parse(ss.str()).as_object();
+    const auto r = read_json(report);
     EXPECT_GT(r.at("requests").as_int64(), 20);
-    EXPECT_EQ(r.at("errors").as_int64(), 0) << ss.str();
+    EXPECT_EQ(r.at("errors").as_int64(), 0) << json::serialize(r);
   }
 
   // Idle: back to minReplicas, drained (no replica left draining).
@@ -142,12 +138,6 @@ TEST(ServeAutoscaleE2E, GrowsUnderLoadScrapesEnginesShrinksAfterReplacesAKilledR
   EXPECT_EQ(serve.wait(30s), 0) << serve.log();
   for (pid_t pid : engines) EXPECT_TRUE(wait_until([&] { return !alive(pid); }, 10s)) << "engine " << pid << " survived";
 }
-
-}  // namespace
-}  // namespace tidal::e2e
-
-namespace tidal::e2e {
-namespace {
 
 TEST(ServeAutoscaleE2E, ScalesToZeroWhenIdleAndBackOnTheNextRequestWithNo5xxAndKeepsWaitingStreamsAlive) {
   const uint16_t port = free_port();
@@ -203,12 +193,6 @@ pools:
   EXPECT_EQ(serve.wait(30s), 0) << serve.log();
 }
 
-}  // namespace
-}  // namespace tidal::e2e
-
-namespace tidal::e2e {
-namespace {
-
 // actuator: dry-run in front of an engine tidal did not start: the controller decides
 // and reports a scale-up under load, and changes nothing.
 TEST(ServeAutoscaleE2E, DryRunReportsDecisionsAndChangesNothing) {
@@ -251,12 +235,6 @@ TEST(ServeAutoscaleE2E, DryRunReportsDecisionsAndChangesNothing) {
   EXPECT_EQ(serve.wait(30s), 0) << serve.log();
 }
 
-}  // namespace
-}  // namespace tidal::e2e
-
-namespace tidal::e2e {
-namespace {
-
 // `--fixed` keeps the embedded default at --replicas: a static policy, bounds = size.
 // Without it the embedded default runs the recommended HPA policy.
 TEST(ServeAutoscaleE2E, EmbeddedDefaultAutoscalesAndFixedKeepsTheSize) {
@@ -277,21 +255,13 @@ TEST(ServeAutoscaleE2E, EmbeddedDefaultAutoscalesAndFixedKeepsTheSize) {
   }
 }
 
-}  // namespace
-}  // namespace tidal::e2e
-
-namespace tidal::e2e {
-namespace {
-
 // A stream that waited at zero has its 200 already: when the wait times out, the error
 // arrives as an SSE event with the OpenAI error body, and the stream ends.
 TEST(ServeAutoscaleE2E, AStreamThatTimesOutAtZeroGetsTheErrorAsAnEvent) {
   const uint16_t port = free_port();
-  const std::string path = ::testing::TempDir() + "/zero_timeout_" + std::to_string(port) + ".yaml";
-  {
-    std::ofstream out(path);
-    out << "gateway: {port: " << port << ", stream_keepalive_s: 0.2}\n"
-        << R"(pools:
+  const std::string path = write_temp("zero_timeout_" + std::to_string(port) + ".yaml",
+                                      "gateway: {port: " + std::to_string(port) + R"(, stream_keepalive_s: 0.2}
+pools:
 - name: default
   queue_timeout_s: 1
   local: {args: ["--preset=cpu-tiny", "--startup-delay-s=20"], ready_timeout_s: 30, stop_grace_s: 2}
@@ -303,8 +273,7 @@ TEST(ServeAutoscaleE2E, AStreamThatTimesOutAtZeroGetsTheErrorAsAnEvent) {
     metrics:
     - type: External
       external: {metric: {name: concurrency}, target: {type: AverageValue, averageValue: 4}}
-)";
-  }
+)");
   Process serve({"serve", "-c", path});
   ASSERT_TRUE(wait_until([&] { return call(port, "GET", "/healthz", {}, 500ms).ok; }, 20s)) << serve.log();
   auto s = call(port, "POST", "/v1/chat/completions", chat_body("too early", 4, true), 30000ms);

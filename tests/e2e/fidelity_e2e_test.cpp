@@ -16,13 +16,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-boost::json::object load(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return boost::json::parse(ss.str()).as_object();
-}
-
 double at(const boost::json::object& o, const char* metric, const char* q) {
   return o.at(metric).at(q).to_number<double>();
 }
@@ -42,7 +35,7 @@ TEST(FidelityE2E, SimulatorMatchesRealEnginesOnTheSameTrace) {
                TIDAL_SOURCE_DIR "/examples/sim/fidelity-2x-h100.yaml", "--json", sim_json});
   ASSERT_EQ(sim.wait(60s), 0) << sim.log();
 
-  const auto real = load(real_json), simulated = load(sim_json);
+  const auto real = read_json(real_json), simulated = read_json(sim_json);
   std::remove(real_json.c_str());
   std::remove(sim_json.c_str());
   EXPECT_EQ(real.at("errors").to_number<int>(), 0);

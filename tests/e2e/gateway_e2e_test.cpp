@@ -16,13 +16,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-json::object read_json(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str()).as_object();
-}
-
 int64_t num(const json::object& o, const char* key) { return o.at(key).to_number<int64_t>(); }
 
 TEST(GatewayE2E, BenchThroughTheGatewaySpreadsLoadWithWellFormedStreams) {

@@ -242,49 +242,59 @@ class FakeKubeApi {
   std::vector<std::string> errors_, deleted_, marked_;
 };
 
+// A kubeconfig for the fake API server, authenticating with `token`.
+std::string kubeconfig_for(uint16_t api_port, const std::string& token) {
+  return write_temp("kubeconfig_" + std::to_string(api_port) + "_" + token,
+                    "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
+                    "clusters:\n- name: fake\n  cluster: {server: \"http://127.0.0.1:" + std::to_string(api_port) + "\"}\n"
+                    "users:\n- name: tidal\n  user: {token: " + token + "}\n"
+                    "contexts:\n- name: test\n  context: {cluster: fake, user: tidal, namespace: inference}\n");
+}
+
+// `tidal serve` scaling the fake's Deployment with the hpa policy on concurrency (4 per replica).
+std::string serve_config(uint16_t port, const std::string& kubeconfig) {
+  return write_temp("kube_" + std::to_string(port) + ".yaml", "gateway: {port: " + std::to_string(port) + R"(}
+health: {interval_ms: 100}
+pools:
+- name: default
+  scaling:
+    policy: hpa
+    actuator: kubernetes
+    interval_s: 0.5
+    minReplicas: 1
+    maxReplicas: 3
+    drain_timeout_s: 10
+    kubernetes: {kubeconfig: )" + kubeconfig + R"(, deployment: vllm, service: vllm, port: http, sync_interval_s: 0.5}
+    metrics:
+    - type: External
+      external: {metric: {name: concurrency}, target: {type: AverageValue, averageValue: 4}}
+    behavior:
+      scaleDown:
+        stabilizationWindowSeconds: 3
+        policies: [{type: Pods, value: 4, periodSeconds: 1}]
+)");
+}
+
 TEST(ServeKubernetesE2E, ScalesADeploymentThroughTheApiAndRemovesTheDrainedPod) {
   FakeKubeApi api;
   const uint16_t port = free_port();
-  const std::string dir = ::testing::TempDir();
-  const std::string kubeconfig = dir + "/kubeconfig_" + std::to_string(port);
-  {
-    std::ofstream out(kubeconfig);
-    out << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
-        << "clusters:\n- name: fake\n  cluster: {server: \"http://127.0.0.1:" << api.port() << "\"}\n"
-        << "users:\n- name: tidal\n  user: {token: " << FakeKubeApi::kToken << "}\n"
-        << "contexts:\n- name: test\n  context: {cluster: fake, user: tidal, namespace: inference}\n";
-  }
-  const std::string config = dir + "/kube_" + std::to_string(port) + ".yaml";
-  {
-    std::ofstream out(config);
-    out << "gateway: {port: " << port << "}\n"
-        << "health: {interval_ms: 100}\n"
-        << "pools:\n- name: default\n  scaling:\n    policy: hpa\n    actuator: kubernetes\n    interval_s: 0.5\n"
-        << "    minReplicas: 1\n    maxReplicas: 3\n    drain_timeout_s: 10\n"
-        << "    kubernetes: {kubeconfig: " << kubeconfig << ", deployment: vllm, service: vllm, port: http, sync_interval_s: 0.5}\n"
-        << "    metrics:\n    - type: External\n      external: {metric: {name: concurrency}, target: {type: AverageValue, averageValue: 4}}\n"
-        << "    behavior:\n      scaleDown:\n        stabilizationWindowSeconds: 3\n        policies: [{type: Pods, value: 4, periodSeconds: 1}]\n";
-  }
+  const std::string config = serve_config(port, kubeconfig_for(api.port(), FakeKubeApi::kToken));
   Process serve({"serve", "-c", config});
   auto ready = [&] {
-    auto r = call(port, "GET", "/admin/scaling", {}, 1000ms);
-    if (r.status != 200) return -1;
-    return static_cast<int>(json::parse(r.body).at("pools").at(0).at("fleet").at("ready").as_int64());
+    const json::value d = admin_scaling(port);
+    return d.is_object() ? static_cast<int>(d.at("pools").at(0).at("fleet").at("ready").as_int64()) : -1;
   };
   ASSERT_TRUE(wait_until([&] { return ready() == 1; }, 30s)) << serve.log();
 
-  const std::string report = dir + "/kube_bench_" + std::to_string(port) + ".json";
+  const std::string report = ::testing::TempDir() + "/kube_bench_" + std::to_string(port) + ".json";
   Process bench({"bench", "--url", url(port), "--concurrency", "12", "--duration", "6", "--stream", "--output-tokens",
                  "64", "--json", report});
   EXPECT_TRUE(wait_until([&] { return api.replicas() >= 2 && ready() >= 2; }, 30s)) << serve.log();
   ASSERT_EQ(bench.wait(60s), 0) << bench.log();
   {
-    std::ifstream in(report);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const auto r = json::parse(ss.str()).as_object();
+    const auto r = read_json(report);
     EXPECT_GT(r.at("requests").as_int64(), 10);
-    EXPECT_EQ(r.at("errors").as_int64(), 0) << ss.str();
+    EXPECT_EQ(r.at("errors").as_int64(), 0) << json::serialize(r);
   }
   const int peak = api.replicas();
   // Idle: back to one replica; each removed pod is one tidal marked first.
@@ -306,21 +316,8 @@ TEST(ServeKubernetesE2E, ScalesADeploymentThroughTheApiAndRemovesTheDrainedPod) 
 
 TEST(ServeKubernetesE2E, AnUnreachableOrRefusingApiServerIsAClearStartupError) {
   FakeKubeApi api;
-  const std::string dir = ::testing::TempDir();
-  const std::string kubeconfig = dir + "/kubeconfig_bad_" + std::to_string(api.port());
-  {
-    std::ofstream out(kubeconfig);  // a wrong token: the API answers 401
-    out << "current-context: c\nclusters: [{name: f, cluster: {server: \"http://127.0.0.1:" << api.port() << "\"}}]\n"
-        << "users: [{name: u, user: {token: wrong}}]\ncontexts: [{name: c, context: {cluster: f, user: u, namespace: inference}}]\n";
-  }
   const uint16_t port = free_port();
-  const std::string config = dir + "/kube_bad_" + std::to_string(port) + ".yaml";
-  {
-    std::ofstream out(config);
-    out << "gateway: {port: " << port << "}\npools:\n- name: default\n  scaling:\n    policy: hpa\n    actuator: kubernetes\n"
-        << "    kubernetes: {kubeconfig: " << kubeconfig << ", deployment: vllm, service: vllm}\n"
-        << "    metrics: [{type: External, external: {metric: {name: concurrency}, target: {type: AverageValue, averageValue: 4}}}]\n";
-  }
+  const std::string config = serve_config(port, kubeconfig_for(api.port(), "wrong"));  // the API answers 401
   Process serve({"serve", "-c", config});
   EXPECT_EQ(serve.wait(20s), 1) << serve.log();
   EXPECT_NE(serve.log().find("HTTP 401"), std::string::npos) << serve.log();

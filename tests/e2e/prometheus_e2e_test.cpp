@@ -26,22 +26,27 @@ TEST(ServePrometheusE2E, ScalesOnAPromqlQueryOverAMetricPrometheusScrapedFromThe
     out << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         << "scrape_configs:\n- job_name: tidal\n  static_configs:\n  - targets: ['127.0.0.1:" << port << "']\n";
   }
-  const std::string config = dir + "/tidal.yaml";
-  {
-    std::ofstream out(config);
-    out << "gateway: {port: " << port << "}\nhealth: {interval_ms: 100}\npools:\n- name: default\n"
-        << "  local: {count: 1, args: [\"--preset=cpu-tiny\"], ready_timeout_s: 20, stop_grace_s: 5}\n"
-        << "  scaling:\n    policy: hpa\n    interval_s: 0.5\n    minReplicas: 1\n    maxReplicas: 2\n"
-        << "    prometheus:\n      url: http://127.0.0.1:" << prom_port << "\n"
-        << "      queries: {served: 'sum(tidal_requests_total{pool=\"default\",code=\"200\"})'}\n"
-        << "    metrics:\n    - type: External\n      external: {metric: {name: served}, target: {type: AverageValue, averageValue: 3}}\n"
-        << "    behavior: {scaleDown: {stabilizationWindowSeconds: 600}}\n";
-  }
+  const std::string config = write_temp("prom_" + std::to_string(prom_port) + "_tidal.yaml",
+                                        "gateway: {port: " + std::to_string(port) + R"(}
+health: {interval_ms: 100}
+pools:
+- name: default
+  local: {count: 1, args: ["--preset=cpu-tiny"], ready_timeout_s: 20, stop_grace_s: 5}
+  scaling:
+    policy: hpa
+    interval_s: 0.5
+    minReplicas: 1
+    maxReplicas: 2
+    prometheus:
+      url: http://127.0.0.1:)" + std::to_string(prom_port) + R"(
+      queries: {served: 'sum(tidal_requests_total{pool="default",code="200"})'}
+    metrics:
+    - type: External
+      external: {metric: {name: served}, target: {type: AverageValue, averageValue: 3}}
+    behavior: {scaleDown: {stabilizationWindowSeconds: 600}}
+)");
   Process serve({"serve", "-c", config});
-  auto scaling = [&]() -> json::value {
-    auto r = call(port, "GET", "/admin/scaling", {}, 1000ms);
-    return r.status == 200 ? json::parse(r.body) : json::value();
-  };
+  auto scaling = [&] { return admin_scaling(port); };
   ASSERT_TRUE(wait_until([&] {
     auto d = scaling();
     return d.is_object() && d.at("pools").at(0).at("fleet").at("ready").as_int64() == 1;
@@ -70,32 +75,30 @@ TEST(ServePrometheusE2E, ScalesOnAPromqlQueryOverAMetricPrometheusScrapedFromThe
   EXPECT_EQ(serve.wait(30s), 0) << serve.log();
 }
 
-}  // namespace
-}  // namespace tidal::e2e
-
-namespace tidal::e2e {
-namespace {
-
 // llama.cpp's /slots reaches the controller: a llama.cpp-flavoured engine under load
 // reports busy slots, shown per replica at /admin/scaling and usable as `slot_usage`.
 TEST(ServeSlotsE2E, LlamaCppSlotOccupancyReachesTheController) {
   const uint16_t port = free_port();
-  const std::string config = ::testing::TempDir() + "/slots_" + std::to_string(port) + ".yaml";
-  {
-    std::ofstream out(config);
-    out << "gateway: {port: " << port << "}\nhealth: {interval_ms: 100}\nscrape: {interval_ms: 100}\npools:\n- name: default\n"
-        << "  local: {count: 1, args: [\"--preset=llama3-8b-q6-rtx4090\", \"--flavor=llamacpp\"], ready_timeout_s: 20}\n"
-        << "  scaling:\n    policy: hpa\n    interval_s: 0.2\n    minReplicas: 1\n    maxReplicas: 1\n"
-        << "    metrics: [{type: Pods, pods: {metric: {name: slot_usage}, target: {type: AverageValue, averageValue: 0.5}}}]\n";
-  }
+  const std::string config = write_temp("slots_" + std::to_string(port) + ".yaml", "gateway: {port: " + std::to_string(port) + R"(}
+health: {interval_ms: 100}
+scrape: {interval_ms: 100}
+pools:
+- name: default
+  local: {count: 1, args: ["--preset=llama3-8b-q6-rtx4090", "--flavor=llamacpp"], ready_timeout_s: 20}
+  scaling:
+    policy: hpa
+    interval_s: 0.2
+    minReplicas: 1
+    maxReplicas: 1
+    metrics: [{type: Pods, pods: {metric: {name: slot_usage}, target: {type: AverageValue, averageValue: 0.5}}}]
+)");
   Process serve({"serve", "-c", config});
   ASSERT_TRUE(wait_until([&] { return call(port, "GET", "/healthz", {}, 500ms).status == 200; }, 30s)) << serve.log();
   Process bench({"bench", "--url", url(port), "--concurrency", "3", "--duration", "4", "--stream", "--output-tokens", "64"});
   double usage = -1;
   EXPECT_TRUE(wait_until([&] {
-    auto r = call(port, "GET", "/admin/scaling", {}, 1000ms);
-    if (r.status != 200) return false;
-    const json::value doc = json::parse(r.body);
+    const json::value doc = admin_scaling(port);
+    if (!doc.is_object()) return false;
     const auto& reps = doc.at("pools").at(0).at("fleet").at("replicas").as_array();
     if (reps.empty() || !reps[0].at("slot_usage").is_double()) return false;
     usage = reps[0].at("slot_usage").as_double();

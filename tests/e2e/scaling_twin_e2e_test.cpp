@@ -64,13 +64,6 @@ std::string scaling_yaml(double f) {
   return s.str();
 }
 
-json::object load(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str()).as_object();
-}
-
 struct Step {
   double t;  // model seconds from the start of the load
   int to;
@@ -109,7 +102,7 @@ TEST(ScalingTwinE2E, ServeAndSimulateScaleAlikeOnTheSameSpike) {
   // The simulator's view.
   Process sim({"simulate", "--trace", trace, "-c", dir + "/sim.yaml", "--json", dir + "/sim.json"});
   ASSERT_EQ(sim.wait(60s), 0) << sim.log();
-  const auto simulated = load(dir + "/sim.json");
+  const auto simulated = read_json(dir + "/sim.json");
 
   // The real thing.
   Process serve({"serve", "-c", dir + "/serve.yaml"});
@@ -127,7 +120,7 @@ TEST(ScalingTwinE2E, ServeAndSimulateScaleAlikeOnTheSameSpike) {
                  "--no-progress", "--slo", "ttft=" + std::to_string(2000 / kScale) + ",tpot=" + std::to_string(100 / kScale),
                  "--json", dir + "/real.json"});
   ASSERT_EQ(bench.wait(std::chrono::seconds(static_cast<int>(kEndS / kScale) + 60)), 0) << bench.log();
-  const auto real = load(dir + "/real.json");
+  const auto real = read_json(dir + "/real.json");
   const auto admin = json::parse(call(port, "GET", "/admin/scaling").body);
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait(30s), 0) << serve.log();

@@ -14,13 +14,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 TEST(SimulateE2E, ComparesPoliciesAndWritesJsonAndHtmlThatABrowserRenders) {
   const std::string dir = "/tmp/tidal-sim-e2e-" + std::to_string(::getpid());
   const std::string json = dir + ".json", html = dir + ".html";
@@ -29,7 +22,7 @@ TEST(SimulateE2E, ComparesPoliciesAndWritesJsonAndHtmlThatABrowserRenders) {
                examples + "threshold.yaml", "--json", json, "--html", html});
   ASSERT_EQ(sim.wait(120s), 0) << sim.log();
   EXPECT_NE(sim.log().find("static-peak"), std::string::npos);
-  auto runs = boost::json::parse(slurp(json)).at("runs").as_array();
+  auto runs = boost::json::parse(read_file(json)).at("runs").as_array();
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_EQ(runs[0].at("policy").as_string(), "static-peak");
   EXPECT_EQ(runs[1].at("policy").as_string(), "threshold");

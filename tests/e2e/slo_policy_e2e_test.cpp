@@ -7,7 +7,6 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "e2e/support.h"
@@ -20,11 +19,9 @@ namespace json = boost::json;
 
 TEST(ServeSloPolicyE2E, FitsTheEnginesStepModelFromTrafficAndReportsIt) {
   const uint16_t port = free_port();
-  const std::string path = ::testing::TempDir() + "/slo_" + std::to_string(port) + ".yaml";
-  {
-    std::ofstream out(path);
-    // Engines are cpu-tiny; the prior is an H100 preset, orders of magnitude off.
-    out << "gateway: {port: " << port << "}\n" << R"(health: {interval_ms: 100}
+  // Engines are cpu-tiny; the prior is an H100 preset, orders of magnitude off.
+  const std::string path = write_temp("slo_" + std::to_string(port) + ".yaml", "gateway: {port: " + std::to_string(port) + R"(}
+health: {interval_ms: 100}
 pools:
 - name: default
   local: {count: 1, args: ["--preset=cpu-tiny"], ready_timeout_s: 20, stop_grace_s: 5}
@@ -34,15 +31,10 @@ pools:
     minReplicas: 1
     maxReplicas: 3
     slo: {ttft_p95_ms: 5000, tpot_ms: 500, prior: llama3-8b-h100}
-)";
-  }
+)");
   Process serve({"serve", "-c", path});
-  auto scaling = [&]() -> json::value {
-    auto r = call(port, "GET", "/admin/scaling", {}, 1000ms);
-    return r.status == 200 ? json::parse(r.body) : json::value();
-  };
   ASSERT_TRUE(wait_until([&] {
-    auto d = scaling();
+    auto d = admin_scaling(port);
     return d.is_object() && d.at("pools").at(0).at("fleet").at("ready").as_int64() >= 1;
   }, 30s)) << serve.log();
 
@@ -50,7 +42,7 @@ pools:
                  "32"});
   bool tokens_seen = false;
   EXPECT_TRUE(wait_until([&] {
-    auto d = scaling();
+    auto d = admin_scaling(port);
     if (!d.is_object()) return false;
     const auto& load = d.at("pools").at(0).at("load");
     tokens_seen = tokens_seen || (load.at("output_tokens_per_s").as_double() > 0 && load.at("tpot_p95_ms").as_double() > 0);
@@ -60,7 +52,7 @@ pools:
     return tokens_seen && slo.at("fit_decode_samples").as_double() >= 10;
   }, 30s)) << serve.log();
   ASSERT_EQ(bench.wait(60s), 0) << bench.log();
-  const json::value d = scaling();
+  const json::value d = admin_scaling(port);
   ASSERT_TRUE(d.is_object());
   const auto& slo = d.at("pools").at(0).at("policies").at("slo");
   const double fit_err = slo.at("fit_rel_error").as_double(), prior_err = slo.at("prior_rel_error").as_double();
@@ -71,21 +63,13 @@ pools:
   std::cout << "fitted: " << json::serialize(slo) << "\n";
 }
 
-}  // namespace
-}  // namespace tidal::e2e
-
-namespace tidal::e2e {
-namespace {
-
 // predictive.history_file: the forecast is saved on exit and restored on the next start.
 TEST(ServePredictiveE2E, TheForecastOutlivesARestart) {
   const uint16_t port = free_port();
-  const std::string dir = ::testing::TempDir();
-  const std::string history = dir + "/history_" + std::to_string(port) + ".sqlite";
-  const std::string path = dir + "/predictive_" + std::to_string(port) + ".yaml";
-  {
-    std::ofstream out(path);
-    out << "gateway: {port: " << port << "}\n" << R"(health: {interval_ms: 100}
+  const std::string history = ::testing::TempDir() + "/history_" + std::to_string(port) + ".sqlite";
+  const std::string path = write_temp("predictive_" + std::to_string(port) + ".yaml",
+                                      "gateway: {port: " + std::to_string(port) + R"(}
+health: {interval_ms: 100}
 pools:
 - name: default
   local: {count: 1, args: ["--preset=cpu-tiny"], ready_timeout_s: 20, stop_grace_s: 5}
@@ -94,16 +78,15 @@ pools:
     interval_s: 0.2
     minReplicas: 1
     maxReplicas: 2
-    predictive: {rps_per_replica: 100, bucket_s: 1, lead_s: 1, history_file: )" << history << "}\n";
-  }
+    predictive: {rps_per_replica: 100, bucket_s: 1, lead_s: 1, history_file: )" + history + "}\n");
   for (int run = 0; run < 2; ++run) {
     Process serve({"serve", "-c", path});
     ASSERT_TRUE(wait_until([&] { return call(port, "GET", "/healthz", {}, 500ms).status == 200; }, 30s)) << serve.log();
     ASSERT_EQ(call(port, "POST", "/v1/chat/completions", chat_body("hi", 2)).status, 200u);
-    // A few forecast buckets close.
+    // The predictive policy has voted (its reason names the forecast).
     ASSERT_TRUE(wait_until([&] {
-      auto r = call(port, "GET", "/admin/scaling", {}, 1000ms);
-      return r.status == 200 && r.body.find("forecast") != std::string::npos;
+      auto d = admin_scaling(port);
+      return d.is_object() && json::serialize(d).find("forecast") != std::string::npos;
     }, 10s)) << serve.log();
     serve.signal(SIGTERM);
     ASSERT_EQ(serve.wait(30s), 0) << serve.log();

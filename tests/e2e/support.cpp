@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 
 #include "common/child_process.h"
@@ -57,12 +59,16 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
   return exit_;
 }
 
-std::string Process::log() const {
-  std::ifstream in(log_path_);
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
+
+boost::json::object read_json(const std::string& path) { return boost::json::parse(read_file(path)).as_object(); }
+
+std::string Process::log() const { return read_file(log_path_); }
 
 uint16_t free_port() { return *fleet::pick_free_port(); }
 
@@ -171,6 +177,17 @@ Gateway start_gateway(const std::vector<uint16_t>& replicas, size_t ready, std::
     ADD_FAILURE() << "gateway did not report " << want << ": " << g.proc->log();
   }
   return g;
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+boost::json::value admin_scaling(uint16_t port) {
+  auto r = call(port, "GET", "/admin/scaling", {}, std::chrono::milliseconds(1000));
+  return r.status == 200 ? boost::json::parse(r.body) : boost::json::value();
 }
 
 }  // namespace tidal::e2e

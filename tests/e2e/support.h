@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
 #include "http/client.h"
 
 namespace tidal::e2e {
@@ -71,6 +74,15 @@ Gateway start_gateway(const std::vector<uint16_t>& replicas, size_t ready, std::
                       std::vector<std::string> env = {});
 
 std::string url(uint16_t port);
+
+// A whole file ("" if it cannot be read), or a JSON object file (bench and simulate reports).
+std::string read_file(const std::string& path);
+boost::json::object read_json(const std::string& path);
+
+// Writes `text` to `name` in the test temp directory; returns the path.
+std::string write_temp(const std::string& name, const std::string& text);
+// GET /admin/scaling of a `tidal serve`, parsed; null when it does not answer 200.
+boost::json::value admin_scaling(uint16_t port);
 std::string chat_body(std::string_view content, uint32_t max_tokens, bool stream = false);
 
 }  // namespace tidal::e2e

@@ -23,8 +23,8 @@ SloPolicy::SloPolicy(SloConfig c, const engine::EnginePreset& prior, double tole
 
 Recommendation SloPolicy::recommend(const Signals& s) {
   // 1. Learn: request sizes, the step model, the corrections.
-  double tpot_sum = 0, tpot_pred = 0, ttft_n = 0;
-  size_t tpot_n = 0;
+  double tpot_sum = 0, tpot_pred = 0;
+  size_t tpot_n = 0, ttft_n = 0;
   bool learned = false;
   for (const auto& r : s.finished) {
     if (r.prompt_tokens == 0) continue;
@@ -33,7 +33,7 @@ Recommendation SloPolicy::recommend(const Signals& s) {
     mean_out_ = mean_out_ > 0 ? mean_out_ + kSizeAlpha * (out - mean_out_) : out;
     out_sq_ = out_sq_ > 0 ? out_sq_ + kSizeAlpha * (out * out - out_sq_) : out * out;
     if (c_.calibrate) learned = fit_.add(r, mean_in_, mean_out_, out_sq_) || learned;
-    ttft_n += 1;
+    ++ttft_n;
   }
   if (learned && (last_fit_s_ < 0 || s.now_s - last_fit_s_ >= kRefitEveryS)) {
     fit_.refit();
