@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
+#include <cstdlib>
 
 #include "common/log.h"
 #include "fleet/detail/replica_loop.h"
@@ -21,6 +22,16 @@ EngineLoad read_engine_load(const std::vector<MetricSample>& samples) {
     else if (s.name == "vllm:kv_cache_usage_perc" || s.name == "vllm:gpu_cache_usage_perc" ||
              s.name == "llamacpp:kv_cache_usage_ratio") {
       if (std::isfinite(s.value)) l.kv_usage = std::max(l.kv_usage.value_or(0), std::clamp(s.value, 0.0, 1.0));
+    } else if (s.name == "vllm:cache_config_info") {
+      // The KV cache's size: num_gpu_blocks × block_size, in labels of an info gauge.
+      double blocks = 0, block_size = 0;
+      for (const auto& [k, v] : s.labels) {
+        if (k == "num_gpu_blocks") blocks = std::strtod(v.c_str(), nullptr);
+        if (k == "block_size") block_size = std::strtod(v.c_str(), nullptr);
+      }
+      if (blocks > 0 && block_size > 0 && blocks * block_size < 1e15) {
+        l.kv_capacity_tokens = static_cast<uint64_t>(blocks * block_size);
+      }
     }
   }
   return l;
@@ -74,6 +85,8 @@ http::awaitable<void> EngineScraper::run(ReplicaId id) {
         if (l.running) r.engine_running.store(static_cast<uint32_t>(std::max(0.0, *l.running)));
         if (l.waiting) r.engine_waiting.store(static_cast<uint32_t>(std::max(0.0, *l.waiting)));
         if (l.kv_usage) r.kv_usage.store(*l.kv_usage);
+        if (l.kv_capacity_tokens) r.kv_capacity_tokens.store(*l.kv_capacity_tokens);
+        r.in_flight_at_scrape.store(r.in_flight.load(std::memory_order_relaxed));
         if (l.running || l.waiting || l.kv_usage) {
           r.scraped_at_ns.store(std::chrono::steady_clock::now().time_since_epoch().count());
         }
@@ -89,6 +102,7 @@ http::awaitable<void> EngineScraper::run(ReplicaId id) {
         if (auto u = read_slots(res.body)) {
           r.slots_busy.store(u->busy);
           r.slots_total.store(u->total);
+          r.in_flight_at_scrape.store(r.in_flight.load(std::memory_order_relaxed));
         }
       }
     }

@@ -29,6 +29,7 @@ struct ScrapeConfig {
 // What one scrape found; fields the engine does not export stay empty.
 struct EngineLoad {
   std::optional<double> running, waiting, kv_usage;
+  std::optional<uint64_t> kv_capacity_tokens;  // vLLM's cache_config_info: num_gpu_blocks × block_size
 };
 [[nodiscard]] EngineLoad read_engine_load(const std::vector<MetricSample>& samples);
 // llama.cpp's /slots body: {busy, total}; nullopt if it is not a slot list.

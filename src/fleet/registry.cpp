@@ -17,7 +17,7 @@ std::string_view to_string(ReplicaState s) {
 }
 
 ReplicaId Registry::add(std::string pool, http::Url url, http::tcp::endpoint ep, uint32_t max_in_flight,
-                        ReplicaState initial) {
+                        ReplicaState initial, ReplicaOptions options) {
   std::lock_guard lock(mu_);
   auto r = std::make_unique<Replica>();
   r->id = static_cast<ReplicaId>(owned_.size());
@@ -25,6 +25,7 @@ ReplicaId Registry::add(std::string pool, http::Url url, http::tcp::endpoint ep,
   r->url = std::move(url);
   r->endpoint = ep;
   r->max_in_flight = max_in_flight;
+  r->options = options;
   r->state = initial;
   auto next = std::make_shared<ReplicaList>(*list_.load());
   next->push_back(r.get());
@@ -58,9 +59,17 @@ void Registry::views(std::string_view pool, std::vector<routing::ReplicaView>& o
     v.id = r->id;
     v.in_flight = r->in_flight.load(std::memory_order_relaxed);
     v.max_in_flight = r->max_in_flight;
-    v.engine_waiting = r->engine_waiting.load(std::memory_order_relaxed);
-    v.kv_usage = r->kv_usage.load(std::memory_order_relaxed);
     v.routable = r->state.load(std::memory_order_relaxed) == ReplicaState::kReady;
+    v.weight = r->options.weight;
+    v.backup = r->options.backup;
+    v.engine_waiting = r->engine_waiting.load(std::memory_order_relaxed);
+    v.engine_running = r->engine_running.load(std::memory_order_relaxed);
+    v.kv_usage = r->kv_usage.load(std::memory_order_relaxed);
+    v.slots_busy = r->slots_busy.load(std::memory_order_relaxed);
+    v.slots_total = r->slots_total.load(std::memory_order_relaxed);
+    v.in_flight_at_scrape = r->in_flight_at_scrape.load(std::memory_order_relaxed);
+    v.kv_capacity_tokens = r->kv_capacity_tokens.load(std::memory_order_relaxed);
+    r->stats.fill(v);
     out.push_back(v);
   }
 }

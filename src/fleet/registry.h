@@ -13,6 +13,7 @@
 
 #include "http/types.h"
 #include "http/url.h"
+#include "routing/replica_stats.h"
 #include "routing/replica_view.h"
 
 namespace tidal::fleet {
@@ -22,12 +23,19 @@ using routing::ReplicaId;
 enum class ReplicaState : uint8_t { kStarting, kReady, kDraining, kEjected, kGone };
 [[nodiscard]] std::string_view to_string(ReplicaState s);
 
+// Static per-replica settings (nginx `server ... weight=3 backup`).
+struct ReplicaOptions {
+  uint32_t weight = 1;
+  bool backup = false;
+};
+
 struct Replica {
   ReplicaId id = 0;
   std::string pool;
   http::Url url;
   http::tcp::endpoint endpoint;
   uint32_t max_in_flight = 0;  // 0 = unlimited
+  ReplicaOptions options;
   std::atomic<uint32_t> in_flight{0};
   std::atomic<ReplicaState> state{ReplicaState::kStarting};
   // From the engine's /metrics (EngineScraper); scraped_at_ns is 0 until a scrape
@@ -38,6 +46,10 @@ struct Replica {
   std::atomic<int64_t> scraped_at_ns{0};
   // From llama.cpp's /slots (busy of total); slots_total 0: not known.
   std::atomic<uint32_t> slots_busy{0}, slots_total{0};
+  std::atomic<uint32_t> in_flight_at_scrape{0};    // in_flight when the last scrape answered
+  std::atomic<uint64_t> kv_capacity_tokens{0};     // from vLLM's cache_config_info; 0 = unknown
+  // What routing keeps about the requests sent here (tokens in flight, latency EWMA, ...).
+  routing::ReplicaStats stats;
 
   [[nodiscard]] std::string name() const { return url.authority(); }
 };
@@ -49,7 +61,7 @@ class Registry {
   using Listener = std::function<void(const Replica&, ReplicaState from, ReplicaState to)>;
 
   ReplicaId add(std::string pool, http::Url url, http::tcp::endpoint ep, uint32_t max_in_flight,
-                ReplicaState initial);
+                ReplicaState initial, ReplicaOptions options = {});
   // Moves a replica to `to` and tells listeners; returns false if it was already there.
   bool set_state(ReplicaId id, ReplicaState to, std::string_view reason);
   // Called on every state change (from the changing thread); register before serving.

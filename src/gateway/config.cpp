@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -29,10 +30,14 @@ void read_ms(const YAML::Node& map, const std::string& where, const char* key, s
   out = std::chrono::milliseconds(ms);
 }
 
-PoolConfig parse_pool(const YAML::Node& n, const std::string& where) {
-  check_keys(n, where,
-             {"name", "models", "replicas", "max_in_flight_per_replica", "max_queue", "queue_timeout_s", "local", "scaling"});
+PoolConfig parse_pool(const YAML::Node& n, const std::string& where, const routing::RoutingConfig& global_routing) {
+  check_keys(n, where, {"name", "models", "replicas", "max_in_flight_per_replica", "max_queue", "queue_timeout_s", "local",
+                        "scaling", "routing"});
   PoolConfig p;
+  if (auto r = n["routing"]) {
+    p.routing = global_routing;  // keys not given here keep the top-level value
+    routing::read_routing(r, where + ".routing", *p.routing);
+  }
   read(n, where, "name", p.name);
   if (auto m = n["models"]) p.models = strings(m, where + ".models");
   if (auto r = n["replicas"]) p.replicas = strings(r, where + ".replicas");
@@ -111,11 +116,7 @@ GatewayConfig decode(const YAML::Node& root) {
     read(g, "gateway", "max_attempts", c.max_attempts);
     read(g, "gateway", "stream_keepalive_s", c.stream_keepalive_s);
   }
-  if (auto r = root["routing"]) {
-    check_keys(r, "routing", {"policy", "choices"});
-    read(r, "routing", "policy", c.routing.policy);
-    read(r, "routing", "choices", c.routing.choices);
-  }
+  if (auto r = root["routing"]) routing::read_routing(r, "routing", c.routing);
   if (auto m = root["scrape"]) {
     check_keys(m, "scrape", {"interval_ms", "timeout_ms", "path"});
     read_ms(m, "scrape", "interval_ms", c.scrape.interval);
@@ -132,7 +133,7 @@ GatewayConfig decode(const YAML::Node& root) {
   }
   if (auto pools = root["pools"]) {
     if (!pools.IsSequence()) throw ConfigError("pools", "must be a list");
-    for (size_t i = 0; i < pools.size(); ++i) c.pools.push_back(parse_pool(pools[i], "pools[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < pools.size(); ++i) c.pools.push_back(parse_pool(pools[i], "pools[" + std::to_string(i) + "]", c.routing));
   }
   return c;
 }
@@ -166,6 +167,40 @@ Result<GatewayConfig> load_config(const std::string& path) {
   return parse_config(ss.str(), path);
 }
 
+Result<Upstream> parse_upstream(std::string_view spec) {
+  Upstream up;
+  size_t pos = 0;
+  bool first = true;
+  while (pos < spec.size()) {
+    const size_t start = spec.find_first_not_of(' ', pos);
+    if (start == std::string_view::npos) break;
+    const size_t end = std::min(spec.find(' ', start), spec.size());
+    const std::string_view word = spec.substr(start, end - start);
+    pos = end;
+    if (first) {
+      auto u = http::parse_url(word);
+      if (!u) return u.error();
+      up.url = std::string(word);
+      first = false;
+    } else if (word == "backup") {
+      up.options.backup = true;
+    } else if (word.starts_with("weight=")) {
+      const std::string n(word.substr(7));
+      char* stop = nullptr;
+      const long w = std::strtol(n.c_str(), &stop, 10);
+      if (n.empty() || *stop != '\0' || w < 1 || w > 1000) {
+        return make_error(ErrorKind::kInvalidRequest, "weight must be an integer from 1 to 1000, not '" + n + "'");
+      }
+      up.options.weight = static_cast<uint32_t>(w);
+    } else {
+      return make_error(ErrorKind::kInvalidRequest,
+                        "unknown upstream parameter '" + std::string(word) + "' (known: weight=N, backup)");
+    }
+  }
+  if (first) return make_error(ErrorKind::kInvalidRequest, "empty upstream: expected \"http://host:port [weight=N] [backup]\"");
+  return up;
+}
+
 Result<bool> validate(const GatewayConfig& c) {
   auto bad = [](std::string key, std::string why) { return make_error(ErrorKind::kInvalidRequest, std::move(why), std::move(key)); };
   if (c.max_attempts < 1) return bad("gateway.max_attempts", "must be >= 1");
@@ -178,8 +213,7 @@ Result<bool> validate(const GatewayConfig& c) {
   if (c.health.healthy_threshold < 1) return bad("health.healthy_threshold", "must be >= 1");
   if (c.health.interval.count() < 10) return bad("health.interval_ms", "must be >= 10");
   if (c.scrape.interval.count() != 0 && c.scrape.interval.count() < 10) return bad("scrape.interval_ms", "must be 0 (off) or >= 10");
-  if (c.routing.choices < 1) return bad("routing.choices", "must be >= 1");
-  if (c.routing.policy != "least_outstanding") return bad("routing.policy", "unknown policy '" + c.routing.policy + "' (known: least_outstanding)");
+  if (auto ok = routing::validate(c.routing, "routing"); !ok) return ok.error();
   std::set<std::string> names;
   for (size_t i = 0; i < c.pools.size(); ++i) {
     const auto& p = c.pools[i];
@@ -205,8 +239,11 @@ Result<bool> validate(const GatewayConfig& c) {
         return bad(w + ".scaling.actuator", "dry-run is for replicas tidal does not start (pools[].replicas)");
       }
     }
+    if (p.routing) {
+      if (auto ok = routing::validate(*p.routing, w + ".routing"); !ok) return ok.error();
+    }
     for (size_t j = 0; j < p.replicas.size(); ++j) {
-      auto u = http::parse_url(p.replicas[j]);
+      auto u = parse_upstream(p.replicas[j]);
       if (!u) return bad(w + ".replicas[" + std::to_string(j) + "]", u.error().message);
     }
   }

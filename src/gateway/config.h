@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "fleet/engine_scraper.h"
 #include "fleet/health_checker.h"
+#include "fleet/registry.h"
 #include "routing/policy.h"
 #include "scaling/config.h"
 
@@ -27,11 +28,12 @@ struct LocalReplicasConfig {
 struct PoolConfig {
   std::string name = "default";
   std::vector<std::string> models;       // request `model` values routed here; empty: any
-  std::vector<std::string> replicas;     // static upstreams, "http://host:port"
+  std::vector<std::string> replicas;     // static upstreams, "http://host:port [weight=N] [backup]" (parse_upstream)
   uint32_t max_in_flight_per_replica = 256;  // concurrency limit per replica; 0 = unlimited
   uint32_t max_queue = 10'000;           // requests waiting in the gateway; more get 503
   double queue_timeout_s = 30.0;         // longest wait for a slot before 503 + Retry-After
   LocalReplicasConfig local;
+  std::optional<routing::RoutingConfig> routing;  // this pool's routing; unset: the top-level `routing`
   // `tidal serve` grows and shrinks the local replicas with this (src/scaling/config.h).
   // Unset: the recommended policy (scaling::recommended_config()) for `tidal serve`'s
   // embedded default; a pool with `local.count` and no `scaling` keeps its size but
@@ -55,6 +57,13 @@ struct GatewayConfig {
   fleet::ScrapeConfig scrape;            // engine /metrics (vLLM or llama.cpp) per replica
   std::vector<PoolConfig> pools;
 };
+
+// One upstream as nginx writes a `server` line: "http://10.0.0.1:8000 weight=3 backup".
+struct Upstream {
+  std::string url;
+  fleet::ReplicaOptions options;
+};
+[[nodiscard]] Result<Upstream> parse_upstream(std::string_view spec);
 
 // Loads a YAML file (empty path: defaults only), then applies TIDAL_* overrides.
 [[nodiscard]] Result<GatewayConfig> load_config(const std::string& path);

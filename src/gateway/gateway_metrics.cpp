@@ -27,6 +27,10 @@ GatewayMetrics::GatewayMetrics() {
   rejected_ = &BuildCounter().Name("tidal_queue_rejected_total").Help("Requests refused by the admission queue, by reason.").Register(r);
   retries_ = &BuildCounter().Name("tidal_retries_total").Help("Upstream attempts retried on another replica.").Register(r);
   in_flight_ = &BuildGauge().Name("tidal_in_flight").Help("Requests in flight per replica.").Register(r);
+  replica_requests_ = &BuildCounter().Name("tidal_replica_requests_total").Help("Requests answered by each replica, by HTTP status: how load was spread.").Register(r);
+  tokens_in_flight_ = &BuildGauge().Name("tidal_replica_tokens_in_flight").Help("Prompt + max_tokens of the requests in flight per replica.").Register(r);
+  prefix_predicted_ = &BuildGauge().Name("tidal_prefix_predicted_hit_ratio").Help("Share of prompt tokens the router predicted cached on the replica (requests whose usage was seen).").Register(r);
+  prefix_observed_ = &BuildGauge().Name("tidal_prefix_observed_hit_ratio").Help("Share of prompt tokens the engine reported cached (usage.prompt_tokens_details.cached_tokens).").Register(r);
   ready_ = &BuildGauge().Name("tidal_replica_ready").Help("1 when the replica is ready to receive traffic.").Register(r);
   ttft_ = &BuildHistogram().Name("tidal_ttft_seconds").Help("Time to the first response byte (first token for streams), per replica.").Register(r);
   e2e_ = &BuildHistogram().Name("tidal_e2e_seconds").Help("End-to-end request latency per replica.").Register(r);
@@ -44,6 +48,10 @@ void GatewayMetrics::remove_replica(routing::ReplicaId id) {
   if (id >= list->size() || !(*list)[id]) return;
   const auto& m = *(*list)[id];
   in_flight_->Remove(m.in_flight);
+  for (auto* c : m.requests) replica_requests_->Remove(c);
+  tokens_in_flight_->Remove(m.tokens_in_flight);
+  prefix_predicted_->Remove(m.prefix_predicted);
+  prefix_observed_->Remove(m.prefix_observed);
   ready_->Remove(m.ready);
   ttft_->Remove(m.ttft);
   e2e_->Remove(m.e2e);
@@ -69,8 +77,8 @@ void GatewayMetrics::add_request_counters(const std::string& pool) {
   rc->pool = pool;
   const char* endpoints[2] = {"chat", "completions"};
   for (size_t e = 0; e < 2; ++e) {
-    for (size_t c = 0; c < std::size(kCodes); ++c) {
-      rc->by_code[e][c] = &requests_->Add({{"pool", pool}, {"endpoint", endpoints[e]}, {"code", std::to_string(kCodes[c])}});
+    for (size_t c = 0; c < std::size(kStatusCodes); ++c) {
+      rc->by_code[e][c] = &requests_->Add({{"pool", pool}, {"endpoint", endpoints[e]}, {"code", std::to_string(kStatusCodes[c])}});
     }
   }
   request_counters_.push_back(std::move(rc));
@@ -103,6 +111,14 @@ void GatewayMetrics::add_replica(routing::ReplicaId id, const std::string& pool,
   std::lock_guard lock(mu_);
   const prometheus::Labels l = {{"pool", pool}, {"replica", name}};
   auto m = std::make_shared<ReplicaMetrics>();
+  m->pool = pool;
+  m->name = name;
+  for (size_t c = 0; c < std::size(kStatusCodes); ++c) {
+    m->requests[c] = &replica_requests_->Add({{"pool", pool}, {"replica", name}, {"code", std::to_string(kStatusCodes[c])}});
+  }
+  m->tokens_in_flight = &tokens_in_flight_->Add(l);
+  m->prefix_predicted = &prefix_predicted_->Add(l);
+  m->prefix_observed = &prefix_observed_->Add(l);
   m->in_flight = &in_flight_->Add(l);
   m->ready = &ready_->Add(l);
   m->ttft = &ttft_->Add(l, latency_buckets());
@@ -128,13 +144,32 @@ ReplicaMetrics* GatewayMetrics::find_replica(routing::ReplicaId id) const {
   return id < list->size() ? (*list)[id].get() : nullptr;
 }
 
+void GatewayMetrics::count_replica_request(ReplicaMetrics& m, unsigned status) {
+  for (size_t c = 0; c < std::size(kStatusCodes); ++c) {
+    if (kStatusCodes[c] == status) {
+      m.requests[c]->Increment();
+      return;
+    }
+  }
+  replica_requests_->Add({{"pool", m.pool}, {"replica", m.name}, {"code", std::to_string(status)}}).Increment();
+}
+
+void GatewayMetrics::refresh_routing(ReplicaMetrics& m, const routing::ReplicaStats& s) {
+  m.tokens_in_flight->Set(static_cast<double>(s.tokens_in_flight.load(std::memory_order_relaxed)));
+  const double prompt = static_cast<double>(s.usage_prompt.load(std::memory_order_relaxed));
+  if (prompt > 0) {
+    m.prefix_predicted->Set(static_cast<double>(s.predicted_cached.load(std::memory_order_relaxed)) / prompt);
+    m.prefix_observed->Set(static_cast<double>(s.observed_cached.load(std::memory_order_relaxed)) / prompt);
+  }
+}
+
 void GatewayMetrics::count_request(const std::string& pool, std::string_view endpoint, unsigned status) {
   const int e = endpoint == "chat" ? 0 : endpoint == "completions" ? 1 : -1;
   if (e >= 0) {
     for (const auto& rc : request_counters_) {
       if (rc->pool != pool) continue;
-      for (size_t c = 0; c < std::size(kCodes); ++c) {
-        if (kCodes[c] == status) {
+      for (size_t c = 0; c < std::size(kStatusCodes); ++c) {
+        if (kStatusCodes[c] == status) {
           rc->by_code[e][c]->Increment();
           return;
         }

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "routing/replica_stats.h"
 #include "routing/replica_view.h"
 
 namespace tidal::gateway {
@@ -29,7 +30,14 @@ struct PoolMetrics {
   prometheus::Counter* retries;
 };
 
+inline constexpr unsigned kStatusCodes[] = {200, 400, 401, 404, 413, 429, 500, 502, 503, 504};
+
 struct ReplicaMetrics {
+  std::string pool, name;
+  prometheus::Counter* requests[std::size(kStatusCodes)];  // by code, for the usual codes
+  prometheus::Gauge* tokens_in_flight;
+  prometheus::Gauge* prefix_predicted;  // share of prompt tokens the router expected cached
+  prometheus::Gauge* prefix_observed;   // share the engine reported cached (usage.cached_tokens)
   prometheus::Gauge* in_flight;
   prometheus::Gauge* ready;
   prometheus::Histogram* ttft;
@@ -58,6 +66,10 @@ class GatewayMetrics {
   void set_fleet(const std::string& pool, int starting, int ready, int draining, int desired);
   void count_decision(const std::string& pool, std::string_view direction, const std::string& policy);
 
+  // Counts a request answered by a replica, by HTTP status (tidal_replica_requests_total).
+  void count_replica_request(ReplicaMetrics& m, unsigned status);
+  // Sets a replica's routing gauges from its stats (at scrape time).
+  void refresh_routing(ReplicaMetrics& m, const routing::ReplicaStats& s);
   // Counts a finished client request by pool, endpoint and HTTP status.
   void count_request(const std::string& pool, std::string_view endpoint, unsigned status);
   void count_internal_error() { internal_errors_->Increment(); }
@@ -72,6 +84,10 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Counter>* rejected_;
   prometheus::Family<prometheus::Counter>* retries_;
   prometheus::Family<prometheus::Gauge>* in_flight_;
+  prometheus::Family<prometheus::Counter>* replica_requests_;
+  prometheus::Family<prometheus::Gauge>* tokens_in_flight_;
+  prometheus::Family<prometheus::Gauge>* prefix_predicted_;
+  prometheus::Family<prometheus::Gauge>* prefix_observed_;
   prometheus::Family<prometheus::Gauge>* ready_;
   prometheus::Family<prometheus::Histogram>* ttft_;
   prometheus::Family<prometheus::Histogram>* e2e_;
@@ -83,10 +99,9 @@ class GatewayMetrics {
 
   // Request counters for the usual codes, created with the pool so the request path
   // skips prometheus-cpp's label lookup (a mutex and a hash per call).
-  static constexpr unsigned kCodes[] = {200, 400, 401, 404, 413, 429, 500, 502, 503, 504};
   struct RequestCounters {
     std::string pool;
-    prometheus::Counter* by_code[2][std::size(kCodes)];  // [chat, completions][code]
+    prometheus::Counter* by_code[2][std::size(kStatusCodes)];  // [chat, completions][code]
   };
   void add_request_counters(const std::string& pool);
   std::vector<std::unique_ptr<RequestCounters>> request_counters_;  // fixed once serving starts

@@ -9,6 +9,7 @@
 #include "gateway/gateway_metrics.h"
 #include "gateway/models_merge.h"
 #include "gateway/proxy.h"
+#include "gateway/request_routing.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "openai/error.h"
@@ -44,12 +45,12 @@ Response error_response(const Error& e) {
 
 std::chrono::milliseconds ms(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000.0)); }
 
-// Per event loop state: nothing here is shared between threads.
+// Per event loop state: nothing here is shared between threads (the policies' shared
+// state is the pool's routing::SharedState and the replicas' stats).
 struct LoopContext {
-  explicit LoopContext(http::asio::any_io_executor ex, std::unique_ptr<routing::RoutingPolicy> p)
-      : pool(std::move(ex)), policy(std::move(p)) {}
+  explicit LoopContext(http::asio::any_io_executor ex) : pool(std::move(ex)) {}
   http::ConnectionPool pool;
-  std::unique_ptr<routing::RoutingPolicy> policy;
+  std::vector<std::unique_ptr<routing::RoutingPolicy>> policies;  // one per pool, in pool order
 };
 
 // Monotonic load counters of a pool, read by the controller (scaling::LoadWindow).
@@ -88,6 +89,9 @@ struct PoolLoad {
 struct Pool {
   PoolConfig config;
   std::unique_ptr<AdmissionQueue> queue;
+  routing::RoutingConfig routing;                 // the pool's own, else the top-level one
+  std::unique_ptr<routing::SharedState> routing_state;
+  size_t index = 0;                               // in pools_ and LoopContext::policies
   std::unique_ptr<PoolLoad> load = std::make_unique<PoolLoad>();
 };
 
@@ -127,13 +131,20 @@ class Gateway::Impl {
     if (config_.pools.empty()) config_.pools.push_back(PoolConfig{});
     for (const auto& pc : config_.pools) {
       auto& pm = metrics_.add_pool(pc.name);
-      pools_.push_back(Pool{pc, std::make_unique<AdmissionQueue>(
-                                    registry_, pc.name,
-                                    QueueConfig{pc.max_queue, ms(pc.queue_timeout_s)}, pm)});
+      Pool p{pc, std::make_unique<AdmissionQueue>(registry_, pc.name, QueueConfig{pc.max_queue, ms(pc.queue_timeout_s)}, pm)};
+      p.routing = pc.routing.value_or(config_.routing);
+      p.routing_state = std::make_unique<routing::SharedState>(p.routing);
+      p.index = pools_.size();
+      pools_.push_back(std::move(p));
     }
     for (size_t i = 0; i < server_.loops(); ++i) {
-      auto policy = routing::make_policy(config_.routing, 0x7461646c + i);
-      contexts_.push_back(std::make_unique<LoopContext>(server_.loop(i).get_executor(), std::move(*policy)));
+      auto ctx = std::make_unique<LoopContext>(server_.loop(i).get_executor());
+      for (auto& p : pools_) {
+        auto policy = routing::make_policy(p.routing, *p.routing_state, 0x7461646c + i * 131 + p.index);
+        TIDAL_CHECK(policy.has_value());  // validated with the config
+        ctx->policies.push_back(std::move(*policy));
+      }
+      contexts_.push_back(std::move(ctx));
     }
     registry_.on_change([this](const fleet::Replica& r, fleet::ReplicaState, fleet::ReplicaState to) {
       if (auto* m = metrics_.find_replica(r.id)) m->ready->Set(to == fleet::ReplicaState::kReady ? 1 : 0);
@@ -157,14 +168,16 @@ class Gateway::Impl {
     server_.shutdown();
   }
 
-  Result<ReplicaId> add_replica(const std::string& pool, const std::string& url_text) {
+  Result<ReplicaId> add_replica(const std::string& pool, const std::string& spec) {
     if (!find_pool(pool)) return make_error(ErrorKind::kInvalidRequest, "unknown pool '" + pool + "'", "pool");
-    auto url = http::parse_url(url_text);
+    auto upstream = parse_upstream(spec);
+    if (!upstream) return upstream.error();
+    auto url = http::parse_url(upstream->url);
     if (!url) return url.error();
     auto ep = http::resolve(*url);
     if (!ep) return ep.error();
     const uint32_t limit = find_pool(pool)->config.max_in_flight_per_replica;
-    const ReplicaId id = registry_.add(pool, *url, *ep, limit, fleet::ReplicaState::kStarting);
+    const ReplicaId id = registry_.add(pool, *url, *ep, limit, fleet::ReplicaState::kStarting, upstream->options);
     metrics_.add_replica(id, pool, url->authority());
     health_.watch(id, server_.loop(0).get_executor());
     scraper_.watch(id, server_.loop(0).get_executor());
@@ -204,6 +217,10 @@ class Gateway::Impl {
   }
   void retire_replica(ReplicaId id, std::string_view reason) {
     registry_.set_state(id, fleet::ReplicaState::kGone, reason);
+    // The policies' shared state (prefix index) forgets it; per-loop state needs nothing.
+    if (Pool* p = find_pool(registry_.at(id).pool); p && !contexts_.empty()) {
+      contexts_.front()->policies[p->index]->on_removed(id);
+    }
     std::lock_guard lock(retired_mu_);
     retired_.push_back({id, SteadyClock::now()});
   }
@@ -284,6 +301,9 @@ class Gateway::Impl {
     } else if (get && path == "/metrics") {
       Response res{bhttp::status::ok, 11};
       res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      for (const fleet::Replica* r : *registry_.snapshot()) {
+        if (auto* m = metrics_.find_replica(r->id)) metrics_.refresh_routing(*m, r->stats);
+      }
       res.body() = metrics_.render();
       co_await ex.respond(std::move(res));
     } else {
@@ -329,11 +349,10 @@ class Gateway::Impl {
     const std::string& pool_name = pool->config.name;
     pool->load->arrivals.fetch_add(1, std::memory_order_relaxed);
     pool->load->prompt_tokens.fetch_add(parsed->prompt_tokens, std::memory_order_relaxed);
-    routing::RequestInfo info;
-    info.model = parsed->model;
-    info.session = parsed->user;
-    info.prompt_tokens = parsed->prompt_tokens;
-    info.max_tokens = parsed->max_tokens.value_or(0);
+    RoutedRequest routed;
+    describe_request(*parsed, req, pool->routing_state->prefix != nullptr, routed);
+    const routing::RequestInfo& info = routed.info;
+    routing::RoutingPolicy& policy = *ctx.policies[pool->index];
 
     http::Request upstream = make_upstream_request(req);
     ProxyTimeouts timeouts{std::chrono::milliseconds(config_.connect_timeout_ms), ms(config_.upstream_idle_timeout_s),
@@ -356,7 +375,7 @@ class Gateway::Impl {
                          }};
     const WaitTicker* ticker = parsed->stream ? &keepalive : nullptr;
     for (uint32_t attempt = 0; attempt < config_.max_attempts; ++attempt) {
-      auto admitted = co_await pool->queue->admit(*ctx.policy, info, tried, ticker);
+      auto admitted = co_await pool->queue->admit(policy, info, tried, ticker);
       if (!admitted) {
         if (admitted.error().code == "cancelled") co_return;
         Error e = admitted.error();
@@ -378,9 +397,21 @@ class Gateway::Impl {
         }
       } slot{*pool->queue, metrics_.replica(id), id};
       slot.m.in_flight->Increment();
-      const fleet::Replica& replica = registry_.at(id);
+      fleet::Replica& replica = registry_.at(id);
       const uint32_t dispatch_in_flight = replica.in_flight.load(std::memory_order_relaxed);
-      ProxyOutcome out = co_await proxy_exchange(ctx.pool, replica, upstream, ex, timeouts, t0);
+      routing::Ticket ticket = routing::dispatched(replica.stats, info, policy.on_dispatch(id, info));
+      const auto sent = SteadyClock::now();
+      ProxyOutcome out = co_await proxy_exchange(ctx.pool, replica, upstream, ex, timeouts, t0, ticket);
+      {
+        const auto now = SteadyClock::now();
+        const routing::Outcome outcome = routing_outcome(out, now - sent);  // the replica's time, not the queue's
+        routing::finished(replica.stats, ticket, outcome, now, pool->routing.half_life_s);
+        policy.on_complete(id, outcome, now);
+        if (out.cached_tokens && out.prompt_tokens) {
+          routing::observed_usage(replica.stats, ticket, *out.prompt_tokens, *out.cached_tokens);
+        }
+        if (out.result == ProxyResult::kDone) metrics_.count_replica_request(slot.m, out.status);
+      }
 
       switch (out.error) {
         case UpstreamError::kConnect: slot.m.errors_connect->Increment(); break;

@@ -57,9 +57,9 @@ http::Request make_upstream_request(http::Request& client) {
   return up;
 }
 
-http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, const fleet::Replica& replica,
+http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::Replica& replica,
                                              http::Request& upstream, http::Exchange& client,
-                                             const ProxyTimeouts& timeouts, TimePoint started) {
+                                             const ProxyTimeouts& timeouts, TimePoint started, routing::Ticket& ticket) {
   ProxyOutcome out;
   upstream.set(bhttp::field::host, replica.url.authority());
   auto cs = co_await http::asio::this_coro::cancellation_state;
@@ -138,7 +138,10 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, const f
         }
         if (piece.empty()) continue;
         out.last_byte = std::chrono::steady_clock::now() - started;
-        if (out.ttft == Duration::zero()) out.ttft = out.last_byte;
+        if (out.ttft == Duration::zero()) {
+          out.ttft = out.last_byte;
+          routing::first_token(replica.stats, ticket);
+        }
         meter.feed(piece);
         if (!co_await client.write_chunk(piece)) {
           out.result = ProxyResult::kClientGone;
@@ -148,6 +151,7 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, const f
       co_await client.finish_stream();
       out.output_tokens = meter.output_tokens();
       out.prompt_tokens = meter.prompt_tokens();
+      out.cached_tokens = meter.cached_tokens();
     } else {
       std::string body;
       auto rec = co_await reader.read_all(*conn, body, remaining(timeouts, timeouts.idle));
@@ -161,10 +165,12 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, const f
         co_return out;  // nothing sent yet: retryable
       }
       out.ttft = out.last_byte = std::chrono::steady_clock::now() - started;
+      routing::first_token(replica.stats, ticket);
       UsageMeter meter;
       meter.feed(body);
       out.output_tokens = meter.output_tokens();
       out.prompt_tokens = meter.prompt_tokens();
+      out.cached_tokens = meter.cached_tokens();
       http::Response res{head.result(), 11};
       for (const auto& f : head) {
         if (f.name() == bhttp::field::content_type || f.name() == bhttp::field::retry_after ||

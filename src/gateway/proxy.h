@@ -43,6 +43,7 @@ struct ProxyOutcome {
   bool streamed = false;       // an event stream (ttft and last_byte mark its first and last token)
   uint32_t output_tokens = 0;  // counted by gateway::UsageMeter
   std::optional<uint32_t> prompt_tokens;  // from the response's usage, when it has one
+  std::optional<uint32_t> cached_tokens;  // usage.prompt_tokens_details.cached_tokens
   std::string message;         // for logs and the 502 body
 };
 
@@ -50,8 +51,10 @@ struct ProxyOutcome {
 // (hop-by-hop headers and X-Conversation-Id removed; see docs/gateway.md).
 [[nodiscard]] http::Request make_upstream_request(http::Request& client);
 
-http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, const fleet::Replica& replica,
+// `ticket` is the request's routing::Ticket on `replica`: its first token is marked in
+// the replica's stats as soon as the first byte of the answer arrives.
+http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::Replica& replica,
                                              http::Request& upstream, http::Exchange& client,
-                                             const ProxyTimeouts& timeouts, TimePoint started);
+                                             const ProxyTimeouts& timeouts, TimePoint started, routing::Ticket& ticket);
 
 }  // namespace tidal::gateway

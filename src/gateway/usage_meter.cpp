@@ -41,6 +41,10 @@ void UsageMeter::scan(std::string_view buf, size_t from, size_t until) {
   for (size_t p = buf.find(kPrompt); p != std::string_view::npos; p = buf.find(kPrompt, p + 1)) {
     if (auto v = number_at(buf, p + kPrompt.size())) prompt_ = v;
   }
+  constexpr std::string_view kCached = "\"cached_tokens\":";
+  for (size_t p = buf.find(kCached); p != std::string_view::npos; p = buf.find(kCached, p + 1)) {
+    if (auto v = number_at(buf, p + kCached.size())) cached_ = v;
+  }
 }
 
 void UsageMeter::feed(std::string_view bytes) {

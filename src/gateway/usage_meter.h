@@ -20,6 +20,8 @@ class UsageMeter {
   // events other than [DONE] (the usage-only final chunk of a stream not counted).
   [[nodiscard]] uint32_t output_tokens() const;
   [[nodiscard]] std::optional<uint32_t> prompt_tokens() const { return prompt_; }
+  // usage.prompt_tokens_details.cached_tokens (vLLM, SGLang, OpenAI), when present.
+  [[nodiscard]] std::optional<uint32_t> cached_tokens() const { return cached_; }
 
  private:
   static constexpr size_t kCarry = 48;  // longer than any pattern plus its number
@@ -30,7 +32,7 @@ class UsageMeter {
   std::array<char, kCarry> carry_{'\n'};  // the last bytes fed: a match may straddle two chunks
   size_t carry_len_ = 1;
   uint32_t events_ = 0, done_ = 0, usage_only_ = 0;
-  std::optional<uint32_t> completion_, prompt_;
+  std::optional<uint32_t> completion_, prompt_, cached_;
 };
 
 }  // namespace tidal::gateway

@@ -61,11 +61,11 @@ Result<SimResult> run_simulation(const SimConfig& config, Workload& workload, Wo
   }
   auto autoscaler = scaling::Autoscaler::create(sc, std::move(extra));
   if (!autoscaler) return autoscaler.error();
-  auto routing = routing::make_policy(config.routing, seed ^ 0x51ULL);
-  if (!routing) return routing.error();
+  auto router = detail::SimRouter::create(config.routing, seed ^ 0x51ULL);
+  if (!router) return router.error();
   SimConfig effective = config;
   effective.scaling = sc;
-  return simulate_deployment(effective, workload, seed, options, *preset, capacity, std::move(*routing),
+  return simulate_deployment(effective, workload, seed, options, *preset, capacity, std::move(*router),
                              std::move(*autoscaler));
 }
 

@@ -67,6 +67,8 @@ json::object object_of(const SimResult& r) {
       {"sim_events", r.events},
       {"spot_preemptions", r.spot_preemptions},
       {"retried_requests", r.retried_requests},
+      {"prefix_cache_hit_pct", r.prompt_tokens_served ? 100.0 * r.prefix_cached_tokens / r.prompt_tokens_served : 0.0},
+      {"prefix_predicted_hit_pct", r.prompt_tokens_served ? 100.0 * r.prefix_predicted_tokens / r.prompt_tokens_served : 0.0},
       {"series", std::move(series)},
   };
 }

@@ -49,6 +49,9 @@ struct SimResult {
   uint64_t events = 0;
   uint64_t spot_preemptions = 0;
   uint64_t retried_requests = 0;  // moved off preempted replicas
+  // Prefix cache: prompt tokens of requests that started, those the engines found
+  // cached, and those the router predicted cached.
+  uint64_t prompt_tokens_served = 0, prefix_cached_tokens = 0, prefix_predicted_tokens = 0;
   std::vector<SeriesPoint> series;
 };
 

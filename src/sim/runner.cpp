@@ -25,8 +25,8 @@ using detail::Work;
 class Simulation final : public scaling::Actuator {
  public:
   Simulation(const SimConfig& c, Workload& w, uint64_t seed, RunOptions o, engine::EnginePreset preset, double capacity,
-             std::unique_ptr<routing::RoutingPolicy> routing, std::unique_ptr<scaling::Autoscaler> autoscaler)
-      : c_(c), w_(w), seed_(seed), o_(o), preset_(std::move(preset)), capacity_(capacity), routing_(std::move(routing)),
+             std::unique_ptr<detail::SimRouter> router, std::unique_ptr<scaling::Autoscaler> autoscaler)
+      : c_(c), w_(w), seed_(seed), o_(o), preset_(std::move(preset)), capacity_(capacity), router_(std::move(router)),
         loop_(std::move(autoscaler), *this), rng_(seed ^ 0xA5A5A5A5ULL),
         window_(std::max(c.scaling.window_s, c.scaling.interval_s),
                 std::max(c.scaling.concurrency_window_s, c.scaling.interval_s)) {
@@ -126,6 +126,7 @@ class Simulation final : public scaling::Actuator {
   // A retired replica keeps only its billing record: its engine model (the KV cache is
   // megabytes) goes, or a fleet that churns for days holds every replica it ever had.
   void retire(Replica& r) {
+    router_->removed(r.id);
     r.state = State::kGone;
     r.end_s = now_;
     ++r.version;
@@ -174,6 +175,7 @@ class Simulation final : public scaling::Actuator {
     }
     std::sort(victims.begin(), victims.end());  // deterministic order
     for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
+      router_->finish(r, live_.at(*it), false, now_);
       if (!c_.retry_preempted) {
         live_.erase(*it);
         fail("preempted");
@@ -228,6 +230,7 @@ class Simulation final : public scaling::Actuator {
       Live& l = it->second;
       if (ev.index == 0) {
         l.first_token_s = now_;
+        router_->first_token(r, l, ev.cached_tokens);
         const double ttft = (now_ - l.arrival_s) * 1000;
         load_.ttft_ms.add(ttft);
         sample_ttft_.add(ttft);
@@ -313,28 +316,14 @@ class Simulation final : public scaling::Actuator {
   }
 
   bool try_route(uint64_t id) {
-    views_.clear();
-    for (const auto& r : replicas_) {
-      if (r->state != State::kReady) continue;
-      routing::ReplicaView v;
-      v.id = r->id;
-      v.in_flight = r->in_flight;
-      v.max_in_flight = c_.max_in_flight_per_replica;
-      v.engine_waiting = static_cast<uint32_t>(r->model->num_waiting());
-      v.routable = true;
-      views_.push_back(v);
-    }
     const SimRequest& s = sizes_.at(id);
-    routing::RequestInfo info;
-    info.prompt_tokens = s.input_tokens;
-    info.max_tokens = s.output_tokens;
-    info.prefix = s.prefix;
-    auto pick = routing_->pick(info, views_, TimePoint{} + from_s(now_));
+    auto pick = router_->pick(s, replicas_, c_.max_in_flight_per_replica, now_);
     if (!pick) return false;
     Replica& r = *replicas_[*pick];
     Live& l = live_.at(id);
     l.replica = static_cast<int>(r.id);
     l.queued = false;
+    router_->dispatch(r, l, s, now_);
     l.dispatch_in_flight = ++r.in_flight;
     interrupt(r);
     SimRequest moved = std::move(sizes_.at(id));
@@ -377,6 +366,9 @@ class Simulation final : public scaling::Actuator {
   }
 
   void drop(uint64_t id, const char* kind) {
+    if (auto it = live_.find(id); it != live_.end() && !it->second.queued && it->second.replica >= 0) {
+      router_->finish(*replicas_[static_cast<size_t>(it->second.replica)], it->second, false, now_);
+    }
     live_.erase(id);
     sizes_.erase(id);
     retry_sizes_.erase(id);
@@ -391,6 +383,7 @@ class Simulation final : public scaling::Actuator {
   void complete(Replica& r, uint64_t id) {
     retry_sizes_.erase(id);
     auto it = live_.find(id);
+    router_->finish(r, it->second, true, now_);
     const Live l = it->second;
     live_.erase(it);
     ++result_.completed;
@@ -545,6 +538,9 @@ class Simulation final : public scaling::Actuator {
     result_.scale_up_latency_s = up_latencies_.empty() ? -1 : up_latencies_.mean();
     result_.scale_down_latency_s = down_latencies_.empty() ? -1 : down_latencies_.mean();
     result_.capacity_rps_per_replica = capacity_;
+    result_.prompt_tokens_served = router_->prompt_tokens();
+    result_.prefix_cached_tokens = router_->observed_cached();
+    result_.prefix_predicted_tokens = router_->predicted_cached();
     return std::move(result_);
   }
 
@@ -554,7 +550,7 @@ class Simulation final : public scaling::Actuator {
   RunOptions o_;
   engine::EnginePreset preset_;
   double capacity_;
-  std::unique_ptr<routing::RoutingPolicy> routing_;
+  std::unique_ptr<detail::SimRouter> router_;
   scaling::ControlLoop loop_;
   Rng rng_;
   std::unique_ptr<engine::EngineModel> probe_;  // answers accepts() for the fleet's preset
@@ -566,7 +562,6 @@ class Simulation final : public scaling::Actuator {
   std::unordered_map<uint64_t, SimRequest> sizes_;  // until routed
   std::unordered_map<uint64_t, SimRequest> retry_sizes_;  // routed, kept to retry after a spot preemption
   std::deque<uint64_t> queue_;
-  std::vector<routing::ReplicaView> views_;
   SimRequest next_arrival_;
   bool arrivals_done_ = false;
   bool draining_ = false, drain_again_ = false;
@@ -586,9 +581,9 @@ class Simulation final : public scaling::Actuator {
 
 SimResult simulate_deployment(const SimConfig& effective, Workload& workload, uint64_t seed, RunOptions options,
                               engine::EnginePreset preset, double capacity,
-                              std::unique_ptr<routing::RoutingPolicy> routing,
+                              std::unique_ptr<detail::SimRouter> router,
                               std::unique_ptr<scaling::Autoscaler> autoscaler) {
-  Simulation sim(effective, workload, seed, options, std::move(preset), capacity, std::move(routing),
+  Simulation sim(effective, workload, seed, options, std::move(preset), capacity, std::move(router),
                  std::move(autoscaler));
   return sim.run();
 }

@@ -73,11 +73,7 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
       read(n, "gateway", "max_queue", c.max_queue);
       read(n, "gateway", "retry_preempted", c.retry_preempted);
     }
-    if (auto n = root["routing"]) {
-      config::check_keys(n, "routing", {"policy", "choices"});
-      read(n, "routing", "policy", c.routing.policy);
-      read(n, "routing", "choices", c.routing.choices);
-    }
+    if (auto n = root["routing"]) routing::read_routing(n, "routing", c.routing);
     if (auto n = root["scaling"]) scaling::read_scaling(n, "scaling", c.scaling);
     if (auto n = root["slo"]) {
       config::check_keys(n, "slo", {"ttft_ms", "e2e_ms", "tpot_ms"});
@@ -104,7 +100,7 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
   if (c.instance.spot_fraction < 0 || c.instance.spot_fraction > 1) return bad("instance.spot_fraction", "must be in [0, 1]");
   if (c.instance.spot_preemptions_per_hour < 0) return bad("instance.spot_preemptions_per_hour", "must be >= 0");
   if (c.instance.spot_notice_s < 0) return bad("instance.spot_notice_s", "must be >= 0");
-  if (c.routing.policy != "least_outstanding") return bad("routing.policy", "unknown policy (known: least_outstanding)");
+  if (auto ok = routing::validate(c.routing, "routing"); !ok) return bad(ok.error().param, ok.error().message);
   const double cold = c.instance.cold_start_s >= 0 ? c.instance.cold_start_s : default_cold_start_s(c.instance.start_mode);
   if (c.scaling.ready_timeout_s <= cold) {
     return bad("scaling.ready_timeout_s", "must exceed the instance's cold start (" + std::to_string(cold) + " s)");

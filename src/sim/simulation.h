@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "engine/model/preset.h"
-#include "routing/policy.h"
+#include "sim/detail/sim_router.h"
 #include "scaling/autoscaler.h"
 #include "sim/result.h"
 #include "sim/runner.h"
@@ -18,7 +18,7 @@ namespace tidal::sim {
 // predictive rate); `capacity`: one replica's measured req/s at the SLO.
 [[nodiscard]] SimResult simulate_deployment(const SimConfig& effective, Workload& workload, uint64_t seed,
                                             RunOptions options, engine::EnginePreset preset, double capacity,
-                                            std::unique_ptr<routing::RoutingPolicy> routing,
+                                            std::unique_ptr<detail::SimRouter> router,
                                             std::unique_ptr<scaling::Autoscaler> autoscaler);
 
 }  // namespace tidal::sim

@@ -18,7 +18,8 @@ const Histogram::BucketBoundaries& latency_buckets() {
 
 }  // namespace
 
-EngineMetrics::EngineMetrics(Flavor flavor, const std::string& model_name) : flavor_(flavor) {
+EngineMetrics::EngineMetrics(Flavor flavor, const std::string& model_name, uint64_t kv_capacity_tokens)
+    : flavor_(flavor) {
   auto& r = *registry_;
   if (flavor == Flavor::kVllm) {
     const prometheus::Labels l = {{"model_name", model_name}, {"engine", "0"}};
@@ -29,6 +30,10 @@ EngineMetrics::EngineMetrics(Flavor flavor, const std::string& model_name) : fla
     generation_tokens_ = &BuildCounter().Name("vllm:generation_tokens_total").Help("Number of generation tokens processed.").Register(r).Add(l);
     preemptions_ = &BuildCounter().Name("vllm:num_preemptions_total").Help("Cumulative number of preemption from the engine.").Register(r).Add(l);
     prefix_queries_ = &BuildCounter().Name("vllm:prefix_cache_queries_total").Help("Prefix cache queries, in terms of number of queried tokens.").Register(r).Add(l);
+    // vLLM's info gauge: the KV cache's size in its labels (16-token blocks here).
+    BuildGauge().Name("vllm:cache_config_info").Help("Information of the LLMEngine CacheConfig").Register(r)
+        .Add({{"block_size", "16"}, {"num_gpu_blocks", std::to_string(kv_capacity_tokens / 16)}, {"enable_prefix_caching", "True"}})
+        .Set(1);
     prefix_hits_ = &BuildCounter().Name("vllm:prefix_cache_hits_total").Help("Prefix cache hits, in terms of number of cached tokens.").Register(r).Add(l);
     auto& success = BuildCounter().Name("vllm:request_success_total").Help("Count of successfully processed requests.").Register(r);
     success_length_ = &success.Add({{"model_name", model_name}, {"engine", "0"}, {"finished_reason", "length"}});

@@ -20,7 +20,7 @@ enum class Flavor { kVllm, kLlamaCpp };
 
 class EngineMetrics {
  public:
-  EngineMetrics(Flavor flavor, const std::string& model_name);
+  EngineMetrics(Flavor flavor, const std::string& model_name, uint64_t kv_capacity_tokens);
 
   // Per-request observations (seconds, as clients see them).
   void observe_ttft(double s) { if (ttft_) ttft_->Observe(s); }

@@ -57,7 +57,7 @@ class EngineServer::Impl {
             }),
         core_(server_.loop(0), owner.preset_,
               CoreOptions{.time_scale = opts_.time_scale, .seed = opts_.seed, .prefix_caching = opts_.prefix_caching}),
-        metrics_(opts_.flavor, model_name_),
+        metrics_(opts_.flavor, model_name_, owner.preset_.kv_capacity_tokens),
         rng_(opts_.seed ^ 0x5bd1e995ULL) {}
 
   ~Impl() {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/model/engine_model.h"
+#include "routing/replica_stats.h"
 
 namespace tidal::sim::detail {
 
@@ -23,6 +24,7 @@ struct Replica {
   double created_s = 0, end_s = -1;
   std::unique_ptr<engine::EngineModel> model;
   uint32_t in_flight = 0;
+  routing::ReplicaStats stats;  // what routing keeps about requests sent here (as in the gateway)
   uint64_t version = 0;  // bumps invalidate scheduled work events
   Work work = Work::kIdle;
   double work_start = 0;
@@ -64,6 +66,8 @@ struct Live {
   uint32_t dispatch_in_flight = 0;  // on its replica when routed, itself included (calibration samples)
   double deadline_s = 0;  // while queued
   double first_token_s = -1;
+  double routed_s = 0;
+  routing::Ticket ticket;  // its routing bookkeeping on `replica`
   int replica = -1;
   bool queued = false;
   bool done = false;

@@ -1,9 +1,7 @@
-#include "routing/least_outstanding.h"
+#include "routing/policies/least_outstanding.h"
 
 namespace tidal::routing {
 namespace {
-
-bool eligible(const ReplicaView& r) { return r.routable && r.has_capacity(); }
 
 bool better(const ReplicaView& a, const ReplicaView& b) {
   if (a.in_flight != b.in_flight) return a.in_flight < b.in_flight;
@@ -14,17 +12,17 @@ bool better(const ReplicaView& a, const ReplicaView& b) {
 
 std::optional<ReplicaId> LeastOutstanding::pick(const RequestInfo&, std::span<const ReplicaView> replicas, TimePoint) {
   size_t count = 0;
-  for (const auto& r : replicas) count += eligible(r) ? 1 : 0;
+  for (const auto& r : replicas) count += r.eligible() ? 1 : 0;
   if (count == 0) return std::nullopt;
 
   const ReplicaView* best = nullptr;
-  if (count <= choices_) {
+  if (choices_ == kAllChoices || count <= choices_) {
     // Exact least-outstanding; the scan starts at a random replica so ties spread.
     const size_t n = replicas.size();
     const size_t start = rng_.below(n);
     for (size_t k = 0; k < n; ++k) {
       const auto& r = replicas[(start + k) % n];
-      if (eligible(r) && (!best || better(r, *best))) best = &r;
+      if (r.eligible() && (!best || better(r, *best))) best = &r;
     }
     return best->id;
   }
@@ -46,7 +44,7 @@ std::optional<ReplicaId> LeastOutstanding::pick(const RequestInfo&, std::span<co
   const ReplicaView* picked[kMaxChoices] = {};
   size_t rank = 0;
   for (const auto& r : replicas) {
-    if (!eligible(r)) continue;
+    if (!r.eligible()) continue;
     for (uint32_t i = 0; i < d; ++i) {
       if (ranks[i] == rank) picked[i] = &r;
     }
