@@ -11,6 +11,9 @@ std::shared_ptr<GatewayFlags> add_gateway_flags(CLI::App& cmd) {
   cmd.add_option("--max-in-flight", f->max_in_flight, "Concurrency limit per replica for every pool (0: unlimited)");
   cmd.add_option("--queue-timeout-s", f->queue_timeout_s, "Longest wait in the gateway queue before 503")
       ->check(CLI::NonNegativeNumber);
+  cmd.add_option("--routing", f->routing,
+                 "Routing policy of every pool: least_outstanding, round_robin, random, weighted, peak_ewma, "
+                 "token_budget, slots, kv_usage, session, prefix_affinity (composite: in the config file)");
   return f;
 }
 
@@ -21,9 +24,14 @@ Result<gateway::GatewayConfig> load_gateway_config(const GatewayFlags& flags) {
   if (flags.port) config->port = *flags.port;
   if (flags.threads) config->threads = *flags.threads;
   if (config->pools.empty()) config->pools.push_back({});
+  if (flags.routing) config->routing.policy = *flags.routing;
   for (auto& p : config->pools) {
     if (flags.max_in_flight) p.max_in_flight_per_replica = *flags.max_in_flight;
     if (flags.queue_timeout_s) p.queue_timeout_s = *flags.queue_timeout_s;
+    if (flags.routing && p.routing) p.routing->policy = *flags.routing;
+  }
+  if (auto ok = gateway::validate(*config); !ok) {
+    return make_error(ErrorKind::kInvalidRequest, ok.error().param + ": " + ok.error().message, ok.error().param);
   }
   return config;
 }

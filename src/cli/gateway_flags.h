@@ -18,6 +18,7 @@ struct GatewayFlags {
   std::optional<unsigned> threads;
   std::optional<uint32_t> max_in_flight;
   std::optional<double> queue_timeout_s;
+  std::optional<std::string> routing;
 };
 
 std::shared_ptr<GatewayFlags> add_gateway_flags(CLI::App& cmd);

@@ -50,6 +50,11 @@ void read_routing(const YAML::Node& n, const std::string& where, RoutingConfig& 
   using config::read;
   config::check_keys(n, where, {"policy", "choices", "half_life_s", "token_budget", "prefix", "session", "filters", "scorers"});
   read(n, where, "policy", c.policy);
+  if (n["policy"] && c.policy != "composite") {
+    // A pool that picks another policy does not inherit the top level's composite parts.
+    c.scorers.clear();
+    c.filters.clear();
+  }
   if (auto ch = n["choices"]) {
     const std::string key = join_key(where, "choices");
     if (ch.IsScalar() && ch.Scalar() == "all") {

@@ -118,5 +118,58 @@ TEST(GatewayConfigTest, RefusesABadScalingSectionWithFileKeyAndReason) {
   EXPECT_NE(policy.error().message.find("unknown policy 'magic'"), std::string::npos);
 }
 
+TEST(GatewayConfigTest, RoutingIsReadGloballyAndPerPool) {
+  auto c = parse_config(R"(routing: {policy: composite, scorers: {prefix: 2, load: 1}, filters: [budget], token_budget: 9000}
+pools:
+  - name: chat
+    routing: {policy: prefix_affinity, prefix: {max_pending_prefill_tokens: 4096}}
+  - name: batch
+)", "t.yaml", kNoEnv);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->routing.policy, "composite");
+  ASSERT_EQ(c->routing.scorers.size(), 2u);
+  EXPECT_EQ(c->routing.scorers[0].first, "prefix");
+  EXPECT_EQ(c->routing.scorers[0].second, 2.0);
+  ASSERT_TRUE(c->pools[0].routing);
+  EXPECT_EQ(c->pools[0].routing->policy, "prefix_affinity");
+  EXPECT_EQ(c->pools[0].routing->prefix.max_pending_prefill_tokens, 4096u);
+  EXPECT_EQ(c->pools[0].routing->token_budget, 9000u);  // inherited from the top level
+  EXPECT_FALSE(c->pools[1].routing);
+  auto all = parse_config("routing: {choices: all}", "t.yaml", kNoEnv);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->routing.choices, routing::kAllChoices);
+}
+
+TEST(GatewayConfigTest, RefusesBadRoutingWithTheKeyNamed) {
+  auto typo = parse_config("pools: [{name: a, routing: {policy: prefix_afinity}}]", "t.yaml", kNoEnv);
+  ASSERT_FALSE(typo);
+  EXPECT_NE(typo.error().message.find("t.yaml: pools[0].routing.policy: unknown policy 'prefix_afinity'"), std::string::npos)
+      << typo.error().message;
+  auto scorer = parse_config("routing: {policy: composite, scorers: {lod: 1}}", "t.yaml", kNoEnv);
+  ASSERT_FALSE(scorer);
+  EXPECT_NE(scorer.error().message.find("routing.scorers.lod"), std::string::npos) << scorer.error().message;
+  auto choices = parse_config("routing: {choices: 0}", "t.yaml", kNoEnv);
+  ASSERT_FALSE(choices);
+  EXPECT_NE(choices.error().message.find("routing.choices"), std::string::npos);
+}
+
+TEST(GatewayConfigTest, UpstreamsTakeNginxWeightAndBackup) {
+  auto u = parse_upstream("http://10.0.0.1:8000 weight=3");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->url, "http://10.0.0.1:8000");
+  EXPECT_EQ(u->options.weight, 3u);
+  EXPECT_FALSE(u->options.backup);
+  auto b = parse_upstream("http://10.0.0.2:8000  backup");
+  ASSERT_TRUE(b);
+  EXPECT_TRUE(b->options.backup);
+  EXPECT_EQ(b->options.weight, 1u);
+  EXPECT_FALSE(parse_upstream("http://10.0.0.1:8000 weight=0"));
+  EXPECT_FALSE(parse_upstream("http://10.0.0.1:8000 weight=x"));
+  EXPECT_FALSE(parse_upstream("http://10.0.0.1:8000 max_fails=3"));
+  auto bad = parse_config("pools: [{name: a, replicas: ['http://h:1 weight=-2']}]", "t.yaml", kNoEnv);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("pools[0].replicas[0]: weight must be"), std::string::npos) << bad.error().message;
+}
+
 }  // namespace
 }  // namespace tidal::gateway
