@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDAL_WERROR=ON
 CTEST_FLAGS ?= --output-on-failure --timeout 600
 
-.PHONY: setup build serve test test-unit test-e2e test-asan bench bench-scaling clean
+.PHONY: setup build serve test test-unit test-e2e test-asan bench bench-scaling bench-routing clean
 
 setup:
 	@scripts/setup
@@ -35,6 +35,10 @@ test-asan: setup
 bench: build
 	$(BUILD)/benchmarks/tidal_benchmarks --benchmark_min_time=0.2
 	scripts/bench_gateway $(BUILD)
+
+# Routing policies vs nginx on four workloads: docs/routing-results.md.
+bench-routing: build
+	scripts/bench_routing $(BUILD)
 
 # Every autoscaler of examples/sim/ on the scenarios and traces: docs/scaling-results.md.
 bench-scaling: build

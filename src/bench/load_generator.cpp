@@ -56,6 +56,7 @@ void read_usage(const json::object& o, RequestResult& r) {
   const auto* usage = o.if_contains("usage");
   if (!usage || !usage->is_object()) return;
   const auto& u = usage->get_object();
+  if (const auto* p = u.if_contains("prompt_tokens"); p && p->is_number()) r.prompt_tokens = p->to_number<uint32_t>();
   if (const auto* c = u.if_contains("completion_tokens"); c && c->is_number()) r.output_tokens = c->to_number<uint32_t>();
   if (const auto* d = u.if_contains("prompt_tokens_details"); d && d->is_object()) {
     if (const auto* ct = d->get_object().if_contains("cached_tokens"); ct && ct->is_number()) {
@@ -72,7 +73,9 @@ class Runner {
   Result<RunResult> run(RequestSource source) {
     source_ = std::move(source);
     start_ = SteadyClock::now();
-    if (opts_.concurrency > 0) {
+    if (opts_.conversation.users > 0) {
+      for (uint32_t u = 0; u < opts_.conversation.users; ++u) spawn(conversation(u));
+    } else if (opts_.concurrency > 0) {
       for (uint32_t i = 0; i < opts_.concurrency; ++i) spawn(worker());
     } else {
       spawn(dispatcher());
@@ -109,7 +112,35 @@ class Runner {
     while (!past_duration()) {
       auto p = source_.next();
       if (!p) break;
-      co_await one(*p);
+      co_await one(std::move(*p));
+    }
+  }
+
+  // One user's multi-turn chat: users start spread over the first think time; each
+  // turn waits for the previous reply and a think time.
+  http::awaitable<void> conversation(uint32_t user) {
+    const auto& co = opts_.conversation;
+    Conversation conv(user, co, opts_.source.seed);
+    Rng rng(opts_.source.seed * 7919 + user);
+    http::asio::steady_timer timer(ctx_);
+    auto pause = [&](double s) -> http::awaitable<void> {
+      timer.expires_after(std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(s)));
+      co_await timer.async_wait(http::use_tuple);
+    };
+    co_await pause(co.think_s > 0 ? rng.uniform() * co.think_s : 0);
+    for (uint32_t t = 0; t < co.turns; ++t) {
+      if (past_duration() || (opts_.source.requests && issued_ >= opts_.source.requests)) break;
+      ++issued_;
+      PlannedRequest p;
+      p.max_tokens = opts_.source.output.sample_count(rng);
+      p.body = conv.next_body(opts_.model, opts_.stream, opts_.source.input.sample_count(rng), p.max_tokens);
+      p.input_tokens = conv.prompt_tokens();
+      p.session = static_cast<int>(user);
+      RequestResult& r = *co_await one(std::move(p));
+      if (!r.ok) break;  // a failed turn ends the conversation (its history is unknown)
+      conv.add_reply(std::move(r.reply));
+      r.reply.clear();
+      if (t + 1 < co.turns && co.think_s > 0) co_await pause(rng.exponential(co.think_s));
     }
   }
 
@@ -118,7 +149,7 @@ class Runner {
     while (auto p = source_.next()) {
       timer.expires_at(start_ + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(p->at_s)));
       co_await timer.async_wait(http::use_tuple);
-      spawn(one(std::move(*p)));
+      spawn(send(std::move(*p)));
     }
   }
 
@@ -137,16 +168,19 @@ class Runner {
     ticker_ = nullptr;
   }
 
-  http::awaitable<void> one(PlannedRequest p) {
+  http::awaitable<RequestResult*> one(PlannedRequest p) {
     RequestResult& r = results_.emplace_back();
     r.input_tokens = p.input_tokens;
+    r.session = p.session;
     const auto t0 = SteadyClock::now();
     r.start_s = std::chrono::duration<double>(t0 - start_).count();
     ++in_flight_;
     co_await execute(p, r, t0);
     --in_flight_;
     ++completed_;
+    co_return &r;
   }
+  http::awaitable<void> send(PlannedRequest p) { co_await one(std::move(p)); }
 
   http::awaitable<void> execute(const PlannedRequest& p, RequestResult& r, SteadyClock::time_point t0) {
     const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(opts_.timeout_s * 1000));
@@ -154,7 +188,9 @@ class Runner {
     req.set(bhttp::field::host, url_.authority());
     req.set(bhttp::field::content_type, "application/json");
     req.set(bhttp::field::user_agent, "tidal-bench");
-    req.body() = request_body(opts_, p);
+    req.body() = p.body.empty() ? request_body(opts_, p) : p.body;
+    if (p.session >= 0) req.set("x-session-id", "user-" + std::to_string(p.session));
+    const bool keep_reply = p.session >= 0;
     req.keep_alive(true);
     req.prepare_payload();
 
@@ -207,6 +243,7 @@ class Runner {
           co_return;
         }
         read_usage(v.get_object(), r);
+        if (keep_reply) r.reply = std::string(content_of(v.get_object(), false));
         r.ok = true;
       } else {
         bool done = false, bad = false;
@@ -229,7 +266,9 @@ class Runner {
             return;
           }
           read_usage(o, r);
-          if (content_of(o, true).empty()) return;
+          const std::string_view text = content_of(o, true);
+          if (text.empty()) return;
+          if (keep_reply) r.reply += text;
           const auto now = SteadyClock::now();
           if (chunks == 0) {
             r.ttft_ms = std::chrono::duration<double, std::milli>(now - t0).count();
@@ -280,6 +319,7 @@ class Runner {
   std::deque<RequestResult> results_;
   SteadyClock::time_point start_, end_;
   size_t live_ = 0, in_flight_ = 0, completed_ = 0;
+  uint64_t issued_ = 0;  // conversation turns sent (--requests bounds them)
   bool done_ = false;
   http::asio::steady_timer* ticker_ = nullptr;
 };

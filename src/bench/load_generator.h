@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/conversation.h"
 #include "bench/report.h"
 #include "bench/request_source.h"
 
@@ -20,6 +21,9 @@ struct BenchOptions {
   double timeout_s = 600;               // per request
   bool progress = false;                // progress bar on stderr
   SourceOptions source;
+  // Multi-turn chat (conversation.users > 0): replaces the source's prompts and
+  // arrivals; each turn's new message and reply lengths come from source.input/output.
+  ConversationOptions conversation;
 };
 
 struct RunResult {

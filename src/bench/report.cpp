@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <map>
+
 namespace tidal::bench {
 namespace {
 
@@ -19,6 +21,7 @@ Report summarize(const std::vector<RequestResult>& results, double duration_s, c
   r.duration_s = duration_s;
   stats::Samples ttft, tpot, itl, e2e;
   uint64_t out_tokens = 0, in_tokens = 0;
+  std::map<int, std::pair<uint64_t, uint64_t>> by_session;  // cached, prompt
   for (const auto& x : results) {
     ++r.requests;
     if (!x.ok) {
@@ -38,10 +41,23 @@ Report summarize(const std::vector<RequestResult>& results, double duration_s, c
     out_tokens += x.output_tokens;
     in_tokens += x.input_tokens;
     r.cached_tokens += x.cached_tokens;
+    if (x.prompt_tokens > 0) {
+      r.reported_prompt_tokens += x.prompt_tokens;
+      if (x.session >= 0) {
+        auto& [cached, prompt] = by_session[x.session];
+        cached += x.cached_tokens;
+        prompt += x.prompt_tokens;
+      }
+    }
     const bool met = (slo.ttft_ms <= 0 || x.ttft_ms <= slo.ttft_ms) && (slo.tpot_ms <= 0 || t <= slo.tpot_ms) &&
                      (slo.e2e_ms <= 0 || x.e2e_ms <= slo.e2e_ms);
     if (met) ++r.slo_met;
   }
+  if (r.reported_prompt_tokens) r.cache_hit_pct = 100.0 * double(r.cached_tokens) / double(r.reported_prompt_tokens);
+  stats::Samples session_hits;
+  for (const auto& [id, cp] : by_session) session_hits.add(100.0 * double(cp.first) / double(cp.second));
+  r.sessions = by_session.size();
+  r.session_hit_pct = session_hits.summary();
   r.ttft_ms = ttft.summary();
   r.tpot_ms = tpot.summary();
   r.itl_ms = itl.summary();
@@ -70,6 +86,10 @@ std::string to_json(const Report& r) {
       {"output_tokens_per_s", r.output_tokens_per_s},
       {"input_tokens_per_s", r.input_tokens_per_s},
       {"cached_prompt_tokens", r.cached_tokens},
+      {"reported_prompt_tokens", r.reported_prompt_tokens},
+      {"cache_hit_pct", r.cache_hit_pct},
+      {"sessions", r.sessions},
+      {"session_cache_hit_pct", pct(r.session_hit_pct)},
       {"ttft_ms", pct(r.ttft_ms)},
       {"tpot_ms", pct(r.tpot_ms)},
       {"itl_ms", pct(r.itl_ms)},
@@ -100,6 +120,14 @@ std::string to_table(const Report& r) {
   row("TPOT", r.tpot_ms);
   row("ITL", r.itl_ms);
   row("E2E", r.e2e_ms);
+  if (r.reported_prompt_tokens) {
+    s += fmt::format("prefix cache hits {:.1f}% of prompt tokens (engine-reported cached_tokens)", r.cache_hit_pct);
+    if (r.sessions) {
+      s += fmt::format("; per conversation min {:.1f}% p50 {:.1f}% p90 {:.1f}% over {} conversations",
+                       r.session_hit_pct.min, r.session_hit_pct.p50, r.session_hit_pct.p90, r.sessions);
+    }
+    s += "\n";
+  }
   if (r.slo.ttft_ms > 0 || r.slo.tpot_ms > 0 || r.slo.e2e_ms > 0) {
     s += fmt::format("goodput {:.2f} req/s  SLO attainment {:.1f}% (ttft<={} tpot<={} e2e<={} ms; 0 = unset)\n",
                      r.goodput_req_per_s, 100.0 * r.slo_attainment, r.slo.ttft_ms, r.slo.tpot_ms, r.slo.e2e_ms);

@@ -22,7 +22,10 @@ struct RequestResult {
   std::vector<double> itl_ms;
   uint32_t output_tokens = 0;
   uint32_t input_tokens = 0;
-  uint32_t cached_tokens = 0;
+  uint32_t cached_tokens = 0;   // usage.prompt_tokens_details.cached_tokens
+  uint32_t prompt_tokens = 0;   // usage.prompt_tokens (0: not reported)
+  int session = -1;             // conversation index (--conversations), else -1
+  std::string reply;            // the assistant's text (conversations only)
 };
 
 struct Slo {
@@ -40,6 +43,12 @@ struct Report {
   uint64_t slo_met = 0;
   double goodput_req_per_s = 0, slo_attainment = 0;
   uint64_t cached_tokens = 0;
+  // Prefix-cache hits as the engines reported them: cached / prompt tokens over requests
+  // whose usage was reported, and the same per conversation (--conversations).
+  uint64_t reported_prompt_tokens = 0;
+  double cache_hit_pct = 0;
+  stats::Percentiles session_hit_pct;
+  size_t sessions = 0;
   std::string mode;  // description of the load, for the table header
 };
 

@@ -20,6 +20,9 @@ struct PlannedRequest {
   std::string prompt;
   uint32_t input_tokens = 0;
   uint32_t max_tokens = 0;
+  // Conversations: the whole JSON body and the session it belongs to.
+  std::string body;
+  int session = -1;
 };
 
 struct SourceOptions {

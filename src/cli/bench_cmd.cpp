@@ -67,6 +67,18 @@ Action add_bench_command(CLI::App& app) {
   cmd->add_option("--input-tokens", x->input, "Prompt length distribution: N, uniform:A:B, exp:MEAN, lognormal:MEAN:CV")
       ->capture_default_str();
   cmd->add_option("--output-tokens", x->output, "max_tokens distribution (same forms)")->capture_default_str();
+  auto* convs = cmd->add_option("--conversations", o->conversation.users,
+                                 "Multi-turn chat: N users, each resending its growing history every turn")
+                    ->check(CLI::PositiveNumber);
+  cmd->add_option("--turns", o->conversation.turns, "Conversations: turns per user")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--system-prompt-tokens", o->conversation.system_tokens, "Conversations: shared system prompt length")
+      ->capture_default_str();
+  cmd->add_option("--system-prompts", o->conversation.system_prompts, "Conversations: distinct system prompts")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--think-time", o->conversation.think_s, "Conversations: mean seconds between a reply and the next turn")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  convs->excludes(rate)->excludes(conc);
   cmd->add_option("--trace", o->source.trace_path, "Replay a trace: Azure LLM CSV (.csv) or Mooncake JSONL (.jsonl)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--trace-time-scale", o->source.trace_time_scale, "Replay the trace this many times faster")
@@ -83,8 +95,10 @@ Action add_bench_command(CLI::App& app) {
       std::fprintf(stderr, "tidal bench: %s\n", m.c_str());
       return 2;
     };
-    if (o->source.rate == 0 && o->concurrency == 0 && o->source.trace_path.empty()) o->concurrency = 1;
-    if (o->source.duration_s == 0 && o->source.requests == 0 && o->source.trace_path.empty()) {
+    const bool conversations = o->conversation.users > 0;
+    if (conversations && !o->source.trace_path.empty()) return fail("--conversations and --trace exclude each other");
+    if (!conversations && o->source.rate == 0 && o->concurrency == 0 && o->source.trace_path.empty()) o->concurrency = 1;
+    if (!conversations && o->source.duration_s == 0 && o->source.requests == 0 && o->source.trace_path.empty()) {
       return fail("give --duration S or --requests N (or --trace FILE)");
     }
     auto in = Distribution::parse(x->input);
@@ -104,7 +118,9 @@ Action add_bench_command(CLI::App& app) {
     auto run = bench::run_load(*o);
     if (!run) return fail(run.error().message);
     auto report = bench::summarize(run->results, run->duration_s, slo);
-    report.mode = (o->concurrency ? "closed loop, concurrency " + std::to_string(o->concurrency)
+    report.mode = (conversations ? std::to_string(o->conversation.users) + " conversations of " +
+                                       std::to_string(o->conversation.turns) + " turns"
+                   : o->concurrency ? "closed loop, concurrency " + std::to_string(o->concurrency)
                                   : o->source.trace_path.empty() ? "open loop, " + x->arrival + " " +
                                                                        std::to_string(o->source.rate) + " req/s"
                                                                  : "trace " + o->source.trace_path) +
