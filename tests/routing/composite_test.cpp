@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "routing/views.h"
+
 #include <map>
 
 #include "routing/replica_stats.h"
@@ -9,13 +11,7 @@
 namespace tidal::routing {
 namespace {
 
-ReplicaView ready(ReplicaId id, uint32_t in_flight = 0) {
-  ReplicaView v;
-  v.id = id;
-  v.in_flight = in_flight;
-  v.routable = true;
-  return v;
-}
+using testing::ready;
 
 
 struct Policy {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "routing/views.h"
+
 #include <map>
 #include <string>
 
@@ -11,15 +13,7 @@
 namespace tidal::routing {
 namespace {
 
-ReplicaView view(ReplicaId id, uint32_t in_flight, bool routable = true, uint32_t max = 0, uint32_t waiting = 0) {
-  ReplicaView v;
-  v.id = id;
-  v.in_flight = in_flight;
-  v.routable = routable;
-  v.max_in_flight = max;
-  v.engine_waiting = waiting;
-  return v;
-}
+using testing::view;
 
 TEST(LeastOutstandingTest, PicksTheLeastLoadedWhenChoicesCoverAll) {
   LeastOutstanding p(2, 1);

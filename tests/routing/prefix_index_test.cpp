@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "routing/views.h"
+
 #include <map>
 #include <vector>
 
@@ -83,13 +85,7 @@ TEST(PrefixIndexTest, PopularBlocksCountAsHeldEverywhere) {
   EXPECT_EQ(idx.match(PrefixIndex::kMaxReplicas, system), 8u);
 }
 
-ReplicaView ready(ReplicaId id, uint32_t in_flight = 0) {
-  ReplicaView v;
-  v.id = id;
-  v.in_flight = in_flight;
-  v.routable = true;
-  return v;
-}
+using testing::ready;
 
 // A tiny gateway loop: pick, dispatch (stats + index); the test decides when a
 // request's first token comes back and when it ends.
