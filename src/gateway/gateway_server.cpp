@@ -399,13 +399,29 @@ class Gateway::Impl {
       slot.m.in_flight->Increment();
       fleet::Replica& replica = registry_.at(id);
       const uint32_t dispatch_in_flight = replica.in_flight.load(std::memory_order_relaxed);
-      routing::Ticket ticket = routing::dispatched(replica.stats, info, policy.on_dispatch(id, info));
+      // The request's routing bookkeeping on the replica; released however this frame
+      // ends (a frame destroyed while suspended counts as cancelled).
+      struct Dispatch {
+        routing::ReplicaStats& stats;
+        routing::Ticket ticket;
+        double half_life_s;
+        bool done = false;
+        void finish(const routing::Outcome& o, TimePoint now) {
+          routing::finished(stats, ticket, o, now, half_life_s);
+          done = true;
+        }
+        ~Dispatch() {
+          if (!done) finish(routing::Outcome{routing::OutcomeKind::kCancelled, {}, {}, 0}, SteadyClock::now());
+        }
+      } dispatch{replica.stats, routing::dispatched(replica.stats, info, policy.on_dispatch(id, info)),
+                 pool->routing.half_life_s};
       const auto sent = SteadyClock::now();
-      ProxyOutcome out = co_await proxy_exchange(ctx.pool, replica, upstream, ex, timeouts, t0, ticket);
+      ProxyOutcome out = co_await proxy_exchange(ctx.pool, replica, upstream, ex, timeouts, t0, dispatch.ticket);
       {
         const auto now = SteadyClock::now();
         const routing::Outcome outcome = routing_outcome(out, now - sent);  // the replica's time, not the queue's
-        routing::finished(replica.stats, ticket, outcome, now, pool->routing.half_life_s);
+        dispatch.finish(outcome, now);
+        const routing::Ticket& ticket = dispatch.ticket;
         policy.on_complete(id, outcome, now);
         if (out.cached_tokens && out.prompt_tokens) {
           routing::observed_usage(replica.stats, ticket, *out.prompt_tokens, *out.cached_tokens);

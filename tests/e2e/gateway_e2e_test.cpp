@@ -186,6 +186,11 @@ TEST(GatewayE2E, ClientDisconnectCancelsTheUpstreamSequence) {
   // 3,000 tokens take ~6 s; the sequence must go well before that.
   EXPECT_TRUE(wait_until([&] { return running() == 0; }, 2s));
   EXPECT_EQ(metric_sum(call(e.port, "GET", "/metrics").body, "vllm:request_success_total"), 0);
+  // The gateway's routing bookkeeping let go of it too.
+  EXPECT_TRUE(wait_until([&] {
+    const auto m = call(gw.port, "GET", "/metrics").body;
+    return metric_sum(m, "tidal_in_flight") == 0 && metric_sum(m, "tidal_replica_tokens_in_flight") == 0;
+  }, 2s)) << call(gw.port, "GET", "/metrics").body;
 }
 
 // Opens a streaming request on a raw socket and waits for its first bytes.
