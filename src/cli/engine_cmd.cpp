@@ -39,6 +39,8 @@ Action add_engine_command(CLI::App& app) {
                   "Cold start in model seconds: port closed (vllm) or /health 503 (llamacpp) meanwhile")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--served-model-name", opts->served_model_name, "Model id to report (default: the preset's)");
+  cmd->add_option("--lora-modules", opts->lora_modules,
+                  "LoRA adapters to serve as models of their own, as vLLM's name=path (timing as the base model)");
   cmd->add_option("--seed", opts->seed, "Random seed (jitter, output lengths, faults)")->capture_default_str();
   cmd->add_option("--default-output-tokens", opts->default_output_tokens,
                   "Output length when a request has no max_tokens: N, uniform:A:B, exp:MEAN, lognormal:MEAN:CV")

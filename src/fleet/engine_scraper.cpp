@@ -37,6 +37,24 @@ EngineLoad read_engine_load(const std::vector<MetricSample>& samples) {
   return l;
 }
 
+std::optional<uint64_t> read_model_filter(std::string_view body) {
+  boost::json::error_code ec;
+  const boost::json::value doc = boost::json::parse(body, ec);
+  if (ec || !doc.is_object()) return std::nullopt;
+  const auto* data = doc.as_object().if_contains("data");
+  if (!data || !data->is_array()) return std::nullopt;
+  uint64_t filter = 0;
+  for (const auto& m : data->as_array()) {
+    if (!m.is_object()) continue;
+    // llama-server answers whatever `model` a request names: it filters nothing.
+    const auto* owner = m.as_object().if_contains("owned_by");
+    if (owner && owner->is_string() && owner->as_string() == "llamacpp") return std::nullopt;
+    const auto* id = m.as_object().if_contains("id");
+    if (id && id->is_string()) filter |= model_bits(id->as_string());
+  }
+  return filter ? std::optional(filter) : std::nullopt;
+}
+
 std::optional<SlotUsage> read_slots(std::string_view body) {
   boost::json::error_code ec;
   const boost::json::value doc = boost::json::parse(body, ec);
@@ -70,6 +88,7 @@ http::awaitable<void> EngineScraper::run(ReplicaId id) {
   http::asio::steady_timer timer(ex);
   Replica& r = registry_.at(id);
   bool llamacpp = false, slots = true;  // /slots is asked only of llama.cpp, until it refuses
+  bool models = true;                   // /v1/models, until it refuses
   while (r.state.load() != ReplicaState::kGone) {
     const auto s = r.state.load();
     if (s == ReplicaState::kReady || s == ReplicaState::kDraining) {
@@ -90,6 +109,16 @@ http::awaitable<void> EngineScraper::run(ReplicaId id) {
         if (l.running || l.waiting || l.kv_usage) {
           r.scraped_at_ns.store(std::chrono::steady_clock::now().time_since_epoch().count());
         }
+      }
+    }
+    if (models && s == ReplicaState::kReady) {
+      http::Request req{http::bhttp::verb::get, "/v1/models", 11};
+      req.set(http::bhttp::field::host, r.url.authority());
+      req.set(http::bhttp::field::user_agent, "tidal-scraper");
+      auto [ec, res] = co_await http::fetch(pool, r.endpoint, std::move(req), config_.timeout);
+      if (!ec && (res.status == 501 || res.status == 404)) models = false;
+      if (!ec && res.status == 200) {
+        if (auto f = read_model_filter(res.body)) r.model_filter.store(*f, std::memory_order_relaxed);
       }
     }
     if (llamacpp && slots && (s == ReplicaState::kReady || s == ReplicaState::kDraining)) {

@@ -32,6 +32,10 @@ struct EngineLoad {
   std::optional<uint64_t> kv_capacity_tokens;  // vLLM's cache_config_info: num_gpu_blocks × block_size
 };
 [[nodiscard]] EngineLoad read_engine_load(const std::vector<MetricSample>& samples);
+// The Bloom filter (model_bits) of the model ids in an OpenAI /v1/models body; nullopt
+// if it is not a model list, lists none, or comes from llama-server (owned_by
+// "llamacpp": it serves any `model` a request names).
+[[nodiscard]] std::optional<uint64_t> read_model_filter(std::string_view body);
 // llama.cpp's /slots body: {busy, total}; nullopt if it is not a slot list.
 struct SlotUsage {
   uint32_t busy = 0, total = 0;

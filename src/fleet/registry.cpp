@@ -50,7 +50,23 @@ bool Registry::set_state(ReplicaId id, ReplicaState to, std::string_view reason)
   return true;
 }
 
-void Registry::views(std::string_view pool, std::vector<routing::ReplicaView>& out) const {
+uint64_t model_bits(std::string_view model) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : model) h = (h ^ c) * 0x100000001b3ULL;
+  return (uint64_t{1} << (h & 63)) | (uint64_t{1} << ((h >> 6) & 63));
+}
+
+bool Registry::model_served(std::string_view pool, uint64_t model) const {
+  bool any_ready = false;
+  for (const Replica* r : *snapshot()) {
+    if (r->pool != pool || r->state.load(std::memory_order_relaxed) != ReplicaState::kReady) continue;
+    any_ready = true;
+    if (may_serve(r->model_filter.load(std::memory_order_relaxed), model)) return true;
+  }
+  return !any_ready;
+}
+
+void Registry::views(std::string_view pool, std::vector<routing::ReplicaView>& out, uint64_t model) const {
   out.clear();
   auto list = snapshot();
   for (const Replica* r : *list) {
@@ -59,7 +75,8 @@ void Registry::views(std::string_view pool, std::vector<routing::ReplicaView>& o
     v.id = r->id;
     v.in_flight = r->in_flight.load(std::memory_order_relaxed);
     v.max_in_flight = r->max_in_flight;
-    v.routable = r->state.load(std::memory_order_relaxed) == ReplicaState::kReady;
+    v.routable = r->state.load(std::memory_order_relaxed) == ReplicaState::kReady &&
+                 (model == 0 || may_serve(r->model_filter.load(std::memory_order_relaxed), model));
     v.weight = r->options.weight;
     v.backup = r->options.backup;
     v.engine_waiting = r->engine_waiting.load(std::memory_order_relaxed);

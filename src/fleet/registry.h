@@ -48,6 +48,9 @@ struct Replica {
   std::atomic<uint32_t> slots_busy{0}, slots_total{0};
   std::atomic<uint32_t> in_flight_at_scrape{0};    // in_flight when the last scrape answered
   std::atomic<uint64_t> kv_capacity_tokens{0};     // from vLLM's cache_config_info; 0 = unknown
+  // The models it serves (base and LoRA adapters, from its /v1/models) as a 64-bit
+  // Bloom filter (model_bits of each); 0 = not known yet, taken as serving anything.
+  std::atomic<uint64_t> model_filter{0};
   // What routing keeps about the requests sent here (tokens in flight, latency EWMA, ...).
   routing::ReplicaStats stats;
 
@@ -55,6 +58,12 @@ struct Replica {
 };
 
 using ReplicaList = std::vector<Replica*>;
+
+// Two bits of a 64-bit Bloom filter for a model name (never 0).
+[[nodiscard]] uint64_t model_bits(std::string_view model);
+// Whether a replica with `filter` may serve the model with `bits` (false positives are
+// possible: the engine then answers 404 itself).
+[[nodiscard]] inline bool may_serve(uint64_t filter, uint64_t bits) { return filter == 0 || (filter & bits) == bits; }
 
 class Registry {
  public:
@@ -70,8 +79,11 @@ class Registry {
   [[nodiscard]] std::shared_ptr<const ReplicaList> snapshot() const { return list_.load(std::memory_order_acquire); }
   [[nodiscard]] Replica& at(ReplicaId id) const;
 
-  // Fresh views of a pool's replicas into `out` (cleared first; reuse it to avoid allocating).
-  void views(std::string_view pool, std::vector<routing::ReplicaView>& out) const;
+  // Fresh views of a pool's replicas into `out` (cleared first; reuse it to avoid
+  // allocating). With `model` (model_bits), replicas known not to serve it are not routable.
+  void views(std::string_view pool, std::vector<routing::ReplicaView>& out, uint64_t model = 0) const;
+  // False when the pool has ready replicas and every one is known not to serve `model`.
+  [[nodiscard]] bool model_served(std::string_view pool, uint64_t model) const;
   // Takes an in-flight slot if the replica is under its limit.
   [[nodiscard]] bool try_acquire(ReplicaId id) const;
   void release(ReplicaId id) const;

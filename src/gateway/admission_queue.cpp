@@ -16,7 +16,8 @@ bool excluded(std::span<const ReplicaId> exclude, ReplicaId id) {
 std::optional<ReplicaId> AdmissionQueue::try_take(routing::RoutingPolicy& policy, const routing::RequestInfo& req,
                                                   std::span<const ReplicaId> exclude) {
   thread_local std::vector<routing::ReplicaView> views;
-  registry_.views(pool_, views);
+  // Only replicas that serve the requested model (as their /v1/models says).
+  registry_.views(pool_, views, req.model.empty() ? 0 : fleet::model_bits(req.model));
   for (auto& v : views) {
     if (excluded(exclude, v.id)) v.routable = false;
   }

@@ -347,6 +347,14 @@ class Gateway::Impl {
       co_return;
     }
     const std::string& pool_name = pool->config.name;
+    if (!parsed->model.empty() && !registry_.model_served(pool_name, fleet::model_bits(parsed->model))) {
+      const Error e = make_error(ErrorKind::kNotFound,
+                                 "The model `" + parsed->model + "` is served by no replica of pool '" + pool_name + "'.",
+                                 "model", "model_not_found");
+      metrics_.count_request(pool_name, name, 404);
+      co_await ex.respond(error_response(e));
+      co_return;
+    }
     pool->load->arrivals.fetch_add(1, std::memory_order_relaxed);
     pool->load->prompt_tokens.fetch_add(parsed->prompt_tokens, std::memory_order_relaxed);
     RoutedRequest routed;

@@ -104,3 +104,36 @@ TEST(RoutingE2E, UnknownRoutingPolicyIsRefusedWithTheKeyNamed) {
 
 }  // namespace
 }  // namespace tidal::e2e
+
+namespace tidal::e2e {
+namespace {
+
+std::string model_body(const std::string& model) {
+  return R"({"model":")" + model + R"(","messages":[{"role":"user","content":"hi"}],"max_tokens":4})";
+}
+
+TEST(RoutingE2E, RequestsGoOnlyToReplicasServingTheirModelOrAdapter) {
+  Engine with_lora = start_engine({"--served-model-name", "base", "--lora-modules", "sql-lora=/adapters/sql"});
+  Engine plain = start_engine({"--served-model-name", "base"});
+  Gateway gw = start_gateway({with_lora.port, plain.port}, 2, {}, {"TIDAL_SCRAPE__INTERVAL_MS=100"});
+  // Once the scrapers have read both model lists, the gateway itself refuses a model
+  // no replica serves (an engine's own 404 would not name the pool).
+  ASSERT_TRUE(wait_until([&] {
+    auto r = call(gw.port, "POST", "/v1/chat/completions", model_body("nope"));
+    return r.status == 404 && r.body.find("served by no replica") != std::string::npos;
+  }, 10s));
+  EXPECT_NE(call(gw.port, "POST", "/v1/chat/completions", model_body("nope")).body.find("model_not_found"),
+            std::string::npos);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(call(gw.port, "POST", "/v1/chat/completions", model_body("sql-lora")).status, 200u);
+  }
+  EXPECT_EQ(served(with_lora.port), 10);  // the adapter only where it is loaded
+  EXPECT_EQ(served(plain.port), 0);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(call(gw.port, "POST", "/v1/chat/completions", model_body("base")).status, 200u);
+  }
+  EXPECT_GT(served(plain.port), 0);  // the base model on both
+}
+
+}  // namespace
+}  // namespace tidal::e2e

@@ -105,5 +105,22 @@ TEST(SlotsTest, CountsBusySlotsInBothLlamaCppFormats) {
   EXPECT_FALSE(read_slots("garbage"));
 }
 
+TEST(ModelFilterTest, ListedModelsAndAdaptersPassOthersAreKnownNotServed) {
+  auto f = read_model_filter(R"({"object":"list","data":[
+      {"id":"meta-llama/Llama-3-8B","object":"model","owned_by":"vllm","root":"meta-llama/Llama-3-8B"},
+      {"id":"sql-lora","object":"model","owned_by":"vllm","root":"/adapters/sql","parent":"meta-llama/Llama-3-8B"}]})");
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(may_serve(*f, model_bits("meta-llama/Llama-3-8B")));
+  EXPECT_TRUE(may_serve(*f, model_bits("sql-lora")));
+  int false_positives = 0;
+  for (int i = 0; i < 1000; ++i) false_positives += may_serve(*f, model_bits("other-" + std::to_string(i))) ? 1 : 0;
+  EXPECT_LT(false_positives, 10);  // two bits per model of 64: ~0.4 % with two models
+  EXPECT_TRUE(may_serve(0, model_bits("anything")));  // not known yet
+  // llama-server answers any model name: no filter.
+  EXPECT_FALSE(read_model_filter(R"({"object":"list","data":[{"id":"m.gguf","object":"model","owned_by":"llamacpp"}]})"));
+  EXPECT_FALSE(read_model_filter(R"({"object":"list","data":[]})"));
+  EXPECT_FALSE(read_model_filter("<html>"));
+}
+
 }  // namespace
 }  // namespace tidal::fleet

@@ -135,14 +135,33 @@ class EngineServer::Impl {
   }
 
   Response models() const {
+    // llama-server says owned_by "llamacpp" (and answers any model name).
+    const char* owner = opts_.flavor == Flavor::kLlamaCpp ? "llamacpp" : "tidal";
     boost::json::object m{{"id", model_name_},
                           {"object", "model"},
                           {"created", started_unix_},
-                          {"owned_by", "tidal"},
+                          {"owned_by", owner},
                           {"root", model_name_},
                           {"max_model_len", owner_.preset_.max_model_len}};
-    boost::json::object root{{"object", "list"}, {"data", boost::json::array{m}}};
+    boost::json::array data{m};
+    // vLLM lists each LoRA adapter as a model whose parent is the base model.
+    for (const auto& spec : opts_.lora_modules) {
+      const std::string name = spec.substr(0, spec.find('='));
+      const std::string root = spec.find('=') == std::string::npos ? name : spec.substr(spec.find('=') + 1);
+      data.push_back(boost::json::object{{"id", name}, {"object", "model"}, {"created", started_unix_},
+                                         {"owned_by", owner}, {"root", root}, {"parent", model_name_},
+                                         {"max_model_len", owner_.preset_.max_model_len}});
+    }
+    boost::json::object root{{"object", "list"}, {"data", std::move(data)}};
     return json_response(200, boost::json::serialize(root));
+  }
+
+  bool serves(std::string_view model) const {
+    if (model == model_name_) return true;
+    for (const auto& spec : opts_.lora_modules) {
+      if (std::string_view(spec).substr(0, spec.find('=')) == model) return true;
+    }
+    return false;
   }
 
   Response slots(bool fail_on_no_slot) const {
@@ -195,7 +214,7 @@ class EngineServer::Impl {
     if (f.hang_rate > 0 && rng_.uniform() < f.hang_rate) co_await wait_wall(-1);
     if (f.added_latency_ms > 0) co_await wait_wall(f.added_latency_ms);
 
-    if (opts_.flavor == Flavor::kVllm && !parsed->model.empty() && parsed->model != model_name_) {
+    if (opts_.flavor == Flavor::kVllm && !parsed->model.empty() && !serves(parsed->model)) {
       co_await ex.respond(error_response(make_error(ErrorKind::kNotFound,
                                                     "The model `" + parsed->model + "` does not exist.", "model",
                                                     "model_not_found")));

@@ -37,6 +37,7 @@ struct EngineOptions {
   double time_scale = 1.0;                   // model time runs this many times faster than wall time
   double startup_delay_s = 0.0;              // cold start in model seconds (divided by time_scale)
   std::string served_model_name;             // "": the preset's model id
+  std::vector<std::string> lora_modules;     // LoRA adapters served besides the base model (vLLM's --lora-modules name=path)
   uint64_t seed = 1;
   std::string default_output_tokens = "lognormal:256:1";  // used when a request has no max_tokens
   bool prefix_caching = true;
