@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -143,15 +144,30 @@ std::string chat_body(std::string_view content, uint32_t max_tokens, bool stream
   return b + "}";
 }
 
+uint16_t logged_port(const Process& p, std::string_view marker) {
+  uint16_t port = 0;
+  wait_until([&] {
+    const std::string log = p.log();
+    const size_t at = log.find(marker);
+    const size_t eq = at == std::string::npos ? at : log.find("port=", at);
+    if (eq == std::string::npos) return false;
+    port = static_cast<uint16_t>(std::strtoul(log.c_str() + eq + 5, nullptr, 10));
+    return port != 0;
+  }, std::chrono::seconds(20));
+  return port;
+}
+
 Engine start_engine(std::vector<std::string> extra) {
   Engine e;
-  e.port = free_port();
-  std::vector<std::string> args = {"engine", "--port", std::to_string(e.port)};
+  // Port 0: the kernel picks a free port and the engine logs it (no race with other tests).
+  std::vector<std::string> args = {"engine", "--port", "0"};
   if (std::find(extra.begin(), extra.end(), "--preset") == extra.end()) {
     args.insert(args.end(), {"--preset", "cpu-tiny"});
   }
   args.insert(args.end(), extra.begin(), extra.end());
   e.proc = std::make_unique<Process>(args);
+  e.port = logged_port(*e.proc, "ready port=");
+  if (e.port == 0) ADD_FAILURE() << "engine did not log its port: " << e.proc->log();
   if (!wait_until([&] { return call(e.port, "GET", "/health", {}, std::chrono::milliseconds(500)).status == 200; },
                   std::chrono::seconds(20))) {
     ADD_FAILURE() << "engine did not become healthy: " << e.proc->log();
@@ -162,8 +178,7 @@ Engine start_engine(std::vector<std::string> extra) {
 Gateway start_gateway(const std::vector<uint16_t>& replicas, size_t ready, std::vector<std::string> extra,
                       std::vector<std::string> env) {
   Gateway g;
-  g.port = free_port();
-  std::vector<std::string> args = {"gateway", "--port", std::to_string(g.port), "--threads", "2"};
+  std::vector<std::string> args = {"gateway", "--port", "0", "--threads", "2"};
   for (auto p : replicas) {
     args.push_back("--replica");
     args.push_back(url(p));
@@ -171,6 +186,8 @@ Gateway start_gateway(const std::vector<uint16_t>& replicas, size_t ready, std::
   args.insert(args.end(), extra.begin(), extra.end());
   env.insert(env.begin(), "TIDAL_HEALTH__INTERVAL_MS=100");  // fast readiness in tests
   g.proc = std::make_unique<Process>(args, env);
+  g.port = logged_port(*g.proc, "listening host=");
+  if (g.port == 0) ADD_FAILURE() << "gateway did not log its port: " << g.proc->log();
   const std::string want = "\"ready_replicas\":" + std::to_string(ready);
   if (!wait_until([&] { return call(g.port, "GET", "/healthz", {}, std::chrono::milliseconds(500)).body.find(want) != std::string::npos; },
                   std::chrono::seconds(20))) {

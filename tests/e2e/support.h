@@ -37,7 +37,12 @@ class Process {
   std::optional<int> exit_;
 };
 
+// A port nothing listens on now (for a process that must be told its port before it
+// binds, e.g. to restart a replica on the same address); prefer port 0 + logged_port.
 uint16_t free_port();
+// The port a process started with --port 0 bound, from its log line "<marker>... port=N"
+// (0 if none appears within 20 s).
+uint16_t logged_port(const Process& p, std::string_view marker);
 
 struct Reply {
   bool ok = false;            // a response arrived
