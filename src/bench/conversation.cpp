@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include "common/tokens.h"
 #include "workload/synthetic_text.h"
 

@@ -8,10 +8,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
-
-#include "common/distribution.h"
-#include "common/rng.h"
 
 namespace tidal::bench {
 
@@ -32,9 +30,7 @@ class Conversation {
   [[nodiscard]] std::string next_body(const std::string& model, bool stream, uint32_t user_tokens, uint32_t max_tokens);
   // The assistant's reply to the last turn (appended to the history).
   void add_reply(std::string reply);
-  [[nodiscard]] uint32_t turns_taken() const { return turn_; }
   [[nodiscard]] uint32_t prompt_tokens() const { return prompt_tokens_; }  // estimate of the last body
-  [[nodiscard]] const std::string& session() const { return session_; }
 
  private:
   std::string session_;

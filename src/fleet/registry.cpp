@@ -1,6 +1,7 @@
 #include "fleet/registry.h"
 
 #include "common/check.h"
+#include "common/hash.h"
 #include "common/log.h"
 
 namespace tidal::fleet {
@@ -51,8 +52,7 @@ bool Registry::set_state(ReplicaId id, ReplicaState to, std::string_view reason)
 }
 
 uint64_t model_bits(std::string_view model) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : model) h = (h ^ c) * 0x100000001b3ULL;
+  const uint64_t h = fnv1a64(model);
   return (uint64_t{1} << (h & 63)) | (uint64_t{1} << ((h >> 6) & 63));
 }
 

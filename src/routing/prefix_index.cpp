@@ -75,6 +75,15 @@ size_t PrefixIndex::candidates(std::span<const uint64_t> prefix, std::array<Repl
   return n;
 }
 
+PrefixMatches PrefixIndex::matches(std::span<const uint64_t> prefix) const {
+  PrefixMatches m;
+  if (prefix.empty()) return m;
+  m.n = candidates(prefix, m.ids);
+  for (size_t i = 0; i < m.n; ++i) m.blocks[i] = match(m.ids[i], prefix);
+  m.popular = match(kMaxReplicas, prefix);
+  return m;
+}
+
 uint32_t PrefixIndex::record(ReplicaId replica, std::span<const uint64_t> prefix) {
   if (replica >= kMaxReplicas || prefix.empty()) return 0;
   const uint32_t held = match(replica, prefix);

@@ -27,10 +27,31 @@
 
 namespace tidal::routing {
 
+class PrefixIndex;
+
+// How much of one prompt each replica probably holds, looked up once per pick: only the
+// index's candidates can hold more than the popular blocks every replica has.
+struct PrefixMatches {
+  static constexpr size_t kMax = 8;
+  std::array<ReplicaId, kMax> ids{};
+  std::array<uint32_t, kMax> blocks{};
+  size_t n = 0;
+  uint32_t popular = 0;
+  // Leading blocks `replica` holds.
+  [[nodiscard]] uint32_t held(ReplicaId replica) const {
+    uint32_t h = popular;
+    for (size_t i = 0; i < n; ++i) {
+      if (ids[i] == replica && blocks[i] > h) h = blocks[i];
+    }
+    return h;
+  }
+};
+
 class PrefixIndex {
  public:
   static constexpr size_t kHolders = 4;
   static constexpr size_t kMaxCandidates = 2 * kHolders;
+  static_assert(kMaxCandidates == PrefixMatches::kMax);
   static constexpr ReplicaId kMaxReplicas = 1u << 16;  // ids past this are never matched
 
   explicit PrefixIndex(uint32_t capacity_blocks);
@@ -41,6 +62,8 @@ class PrefixIndex {
   // Replicas likely to hold the most of `prefix` (holders of its deepest held block and
   // of its first block), at most kMaxCandidates; returns how many were written.
   size_t candidates(std::span<const uint64_t> prefix, std::array<ReplicaId, kMaxCandidates>& out) const;
+  // The candidates' matches and the popular blocks for `prefix` (empty: nothing held).
+  [[nodiscard]] PrefixMatches matches(std::span<const uint64_t> prefix) const;
   // `replica` was sent `prefix`: returns the blocks it already held (the predicted cache
   // hit), then stamps them all.
   uint32_t record(ReplicaId replica, std::span<const uint64_t> prefix);

@@ -83,6 +83,13 @@ TEST(EngineLoadTest, ReadsVllmAndLlamaCppDialects) {
   EXPECT_FALSE(read_engine_load(parse_prometheus_text("process_cpu_seconds_total 3\n")).waiting);
 }
 
+TEST(EngineLoadTest, ReadsTheKvCacheSizeFromVllmsCacheConfigInfo) {
+  auto v = read_engine_load(parse_prometheus_text(
+      "vllm:cache_config_info{block_size=\"16\",enable_prefix_caching=\"True\",num_gpu_blocks=\"26875\"} 1.0\n"));
+  EXPECT_EQ(v.kv_capacity_tokens, 430'000u);
+  EXPECT_FALSE(read_engine_load(parse_prometheus_text("vllm:cache_config_info{block_size=\"16\"} 1.0\n")).kv_capacity_tokens);
+}
+
 }  // namespace
 }  // namespace tidal::fleet
 

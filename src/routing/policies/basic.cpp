@@ -5,6 +5,7 @@ namespace {
 
 constexpr size_t kMaxCycle = 1 << 16;
 
+// Order-sensitive combination (Boost's hash_combine) for the replica-set signature.
 uint64_t mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
   return h;

@@ -84,7 +84,7 @@ std::optional<ReplicaId> Composite::pick(const RequestInfo& req, std::span<const
   Maxima m;
   size_t with_latency = 0;
   const bool latency = uses(Scorer::kLatency), session = uses(Scorer::kSession) && !req.session.empty();
-  const uint64_t session_key = session ? hash_key(req.session) : 0;
+  const uint64_t session_key = session ? fnv1a64(req.session) : 0;
   uint64_t session_best = 0;
   const ReplicaView* session_top = nullptr;
   for (const auto& r : replicas) {
@@ -120,17 +120,8 @@ std::optional<ReplicaId> Composite::pick(const RequestInfo& req, std::span<const
       m.latency = std::max(m.latency, row.latency);
     }
   }
-  // Prefix matches: only the index's candidates can hold more than the popular blocks.
-  std::array<ReplicaId, PrefixIndex::kMaxCandidates> ids{};
-  std::array<uint32_t, PrefixIndex::kMaxCandidates> matches{};
-  size_t n_ids = 0;
-  uint32_t popular = 0;
   const bool use_prefix = index_ && !req.prefix.empty() && uses(Scorer::kPrefix);
-  if (use_prefix) {
-    n_ids = index_->candidates(req.prefix, ids);
-    for (size_t i = 0; i < n_ids; ++i) matches[i] = index_->match(ids[i], req.prefix);
-    popular = index_->match(PrefixIndex::kMaxReplicas, req.prefix);
-  }
+  const PrefixMatches held = use_prefix ? index_->matches(req.prefix) : PrefixMatches{};
 
   const Row* best = nullptr;
   double best_cost = 0;
@@ -155,11 +146,7 @@ std::optional<ReplicaId> Composite::pick(const RequestInfo& req, std::span<const
         case Scorer::kSlots: s = r.slots_total ? std::min(1.0, row.slots / r.slots_total) : row.slots / (m.slots + 1); break;
         case Scorer::kPrefix: {
           if (!use_prefix) break;
-          uint32_t held = popular;
-          for (size_t i = 0; i < n_ids; ++i) {
-            if (ids[i] == r.id) held = std::max(held, matches[i]);
-          }
-          s = 1.0 - double(held) / double(req.prefix.size());
+          s = 1.0 - double(held.held(r.id)) / double(req.prefix.size());
           break;
         }
         case Scorer::kSession: s = session_top && &r != session_top ? 1.0 : 0.0; break;

@@ -14,15 +14,7 @@ std::optional<ReplicaId> PrefixAffinity::pick(const RequestInfo& req, std::span<
                                               TimePoint) {
   const size_t n = replicas.size();
   if (n == 0) return std::nullopt;
-  std::array<ReplicaId, PrefixIndex::kMaxCandidates> ids{};
-  std::array<uint32_t, PrefixIndex::kMaxCandidates> matches{};
-  size_t n_ids = 0;
-  uint32_t popular = 0;  // blocks every replica is assumed to hold
-  if (!req.prefix.empty()) {
-    n_ids = index_.candidates(req.prefix, ids);
-    for (size_t i = 0; i < n_ids; ++i) matches[i] = index_.match(ids[i], req.prefix);
-    popular = index_.match(PrefixIndex::kMaxReplicas, req.prefix);
-  }
+  const PrefixMatches held = index_.matches(req.prefix);
   const ReplicaView* best = nullptr;      // cheapest under the saturation limit
   const ReplicaView* any = nullptr;       // cheapest at all
   uint64_t best_cost = 0, any_cost = 0;
@@ -30,11 +22,7 @@ std::optional<ReplicaId> PrefixAffinity::pick(const RequestInfo& req, std::span<
   for (size_t k = 0; k < n; ++k) {
     const auto& r = replicas[(start + k) % n];
     if (!r.eligible()) continue;
-    uint32_t held = popular;
-    for (size_t i = 0; i < n_ids; ++i) {
-      if (ids[i] == r.id) held = std::max(held, matches[i]);
-    }
-    const uint64_t uncached = req.prompt_tokens - cached_tokens(held, req.prompt_tokens);
+    const uint64_t uncached = req.prompt_tokens - cached_tokens(held.held(r.id), req.prompt_tokens);
     const uint64_t cost = r.prefill_pending + uncached + c_.request_cost_tokens * r.in_flight;
     if (!any || cost < any_cost) {
       any = &r;

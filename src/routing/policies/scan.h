@@ -5,6 +5,7 @@
 #include <span>
 #include <string_view>
 
+#include "common/hash.h"
 #include "routing/replica_view.h"
 
 namespace tidal::routing {
@@ -28,12 +29,7 @@ inline const ReplicaView* least_loaded(std::span<const ReplicaView> replicas, si
   return best;
 }
 
-// 64-bit FNV-1a of a string, then a mixer: session keys and rendezvous weights.
-inline uint64_t hash_key(std::string_view s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
-}
+// A mixer for rendezvous weights and signatures.
 inline uint64_t mix64(uint64_t x) {  // splitmix64's finaliser
   x ^= x >> 30;
   x *= 0xbf58476d1ce4e5b9ULL;

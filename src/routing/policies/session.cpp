@@ -21,7 +21,7 @@ std::optional<ReplicaId> Session::pick(const RequestInfo& req, std::span<const R
   if (eligible == 0) return std::nullopt;
   // The bound counts this request too, so the first request of an idle pool fits.
   const double bound = std::ceil(load_factor_ * static_cast<double>(total + 1) / static_cast<double>(eligible));
-  const uint64_t key = hash_key(req.session);
+  const uint64_t key = fnv1a64(req.session);
   const ReplicaView* best = nullptr;
   uint64_t best_score = 0;
   for (const auto& r : replicas) {
