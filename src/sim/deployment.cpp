@@ -65,6 +65,7 @@ Result<SimResult> run_simulation(const SimConfig& config, Workload& workload, Wo
   if (!router) return router.error();
   SimConfig effective = config;
   effective.scaling = sc;
+  if (auto ok = resolve_admission(effective); !ok) return ok.error();
   return simulate_deployment(effective, workload, seed, options, *preset, capacity, std::move(*router),
                              std::move(*autoscaler));
 }

@@ -35,7 +35,7 @@ json::object object_of(const SimResult& r) {
   const double total = static_cast<double>(r.valid());
   json::object invalid;
   for (const auto& [k, v] : r.invalid_by_kind) invalid[k] = v;
-  return {
+  json::object o{
       {"policy", r.policy},
       {"workload", r.workload},
       {"seed", r.seed},
@@ -71,6 +71,25 @@ json::object object_of(const SimResult& r) {
       {"prefix_predicted_hit_pct", r.prompt_tokens_served ? 100.0 * r.prefix_predicted_tokens / r.prompt_tokens_served : 0.0},
       {"series", std::move(series)},
   };
+  if (!r.classes.empty()) {
+    // Per traffic class (when several); requests include invalid ones.
+    json::object classes;
+    for (const auto& [name, t] : r.classes) {
+      json::object e;
+      for (const auto& [k, v] : t.errors_by_kind) e[k] = v;
+      const double n = static_cast<double>(t.requests);
+      classes[name] = json::object{{"requests", t.requests},
+                                 {"completed", t.completed},
+                                 {"failed", t.failed},
+                                 {"errors_by_kind", std::move(e)},
+                                 {"availability", n > 0 ? static_cast<double>(t.completed) / n : 0.0},
+                                 {"slo_attainment", n > 0 ? static_cast<double>(t.slo_met) / n : 0.0},
+                                 {"ttft_ms", pct(t.ttft_ms)}};
+    }
+    o["classes"] = std::move(classes);
+    o["jain_index"] = r.jain_index;
+  }
+  return o;
 }
 
 }  // namespace
@@ -124,6 +143,24 @@ std::string to_table(const std::vector<SimResult>& runs) {
   row("reversals / hour", [&](const SimResult& r) { return num(r.reversals_per_hour, 2); });
   row("spot preemptions", [](const SimResult& r) { return std::to_string(r.spot_preemptions); });
   row("replicas max / mean", [&](const SimResult& r) { return fmt::format("{} / {:.1f}", r.max_replicas, r.mean_replicas); });
+  // Per traffic class, when several: SLO attainment, TTFT p95, refusals.
+  for (size_t t = 0; t < runs.front().classes.size(); ++t) {
+    const std::string name = runs.front().classes[t].first;
+    auto tier = [&](const SimResult& r) -> const ClassResult* { return t < r.classes.size() ? &r.classes[t].second : nullptr; };
+    row(("[" + name + "] SLO %").c_str(), [&](const SimResult& r) {
+      const ClassResult* x = tier(r);
+      return x && x->requests ? num(100.0 * static_cast<double>(x->slo_met) / static_cast<double>(x->requests), 2) : "-";
+    });
+    row(("[" + name + "] TTFT p95 ms").c_str(), [&](const SimResult& r) {
+      const ClassResult* x = tier(r);
+      return x ? num(x->ttft_ms.p95, 1) : "-";
+    });
+    row(("[" + name + "] refused").c_str(), [&](const SimResult& r) {
+      const ClassResult* x = tier(r);
+      return x ? std::to_string(x->failed) : "-";
+    });
+  }
+  if (!runs.front().classes.empty()) row("Jain fairness (tenants)", [&](const SimResult& r) { return num(r.jain_index, 3); });
   return s;
 }
 

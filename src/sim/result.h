@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/stats/summary.h"
@@ -22,6 +23,13 @@ struct ScaleEvent {
   double t_s = 0;
   int from = 0, to = 0;
   std::string reason;
+};
+
+// One traffic class's share of the run (traffic with more than one class).
+struct ClassResult {
+  uint64_t requests = 0, completed = 0, failed = 0, slo_met = 0;
+  std::map<std::string, uint64_t> errors_by_kind;
+  stats::Percentiles ttft_ms;
 };
 
 struct SimResult {
@@ -52,6 +60,8 @@ struct SimResult {
   // Prefix cache: prompt tokens of requests that started, those the engines found
   // cached, and those the router predicted cached.
   uint64_t prompt_tokens_served = 0, prefix_cached_tokens = 0, prefix_predicted_tokens = 0;
+  std::vector<std::pair<std::string, ClassResult>> classes;  // per traffic class, in config order; empty with one
+  double jain_index = 1;  // over tokens served per tenant (1 = equal)
   std::vector<SeriesPoint> series;
 };
 

@@ -1,9 +1,10 @@
 #include "sim/simulation.h"
+#include "sim/detail/outcomes.h"
+#include "sim/detail/sim_queue.h"
 #include "sim/detail/sim_replica.h"
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <memory>
 #include <unordered_map>
 
@@ -27,7 +28,8 @@ class Simulation final : public scaling::Actuator {
   Simulation(const SimConfig& c, Workload& w, uint64_t seed, RunOptions o, engine::EnginePreset preset, double capacity,
              std::unique_ptr<detail::SimRouter> router, std::unique_ptr<scaling::Autoscaler> autoscaler)
       : c_(c), w_(w), seed_(seed), o_(o), preset_(std::move(preset)), capacity_(capacity), router_(std::move(router)),
-        loop_(std::move(autoscaler), *this), rng_(seed ^ 0xA5A5A5A5ULL),
+        loop_(std::move(autoscaler), *this), rng_(seed ^ 0xA5A5A5A5ULL), traffic_rng_(seed ^ 0x7472616666ULL),
+        queue_(c.admission, c.max_queue), outcomes_(c),
         window_(std::max(c.scaling.window_s, c.scaling.interval_s),
                 std::max(c.scaling.concurrency_window_s, c.scaling.interval_s)) {
     probe_ = std::make_unique<engine::EngineModel>(preset_, 0);
@@ -35,6 +37,7 @@ class Simulation final : public scaling::Actuator {
     for (const auto& ch : w.changes()) {
       pending_changes_.push_back(ch);
     }
+    for (const auto& tc : c.traffic) traffic_total_ += tc.share;
   }
 
   SimResult run() {
@@ -177,20 +180,18 @@ class Simulation final : public scaling::Actuator {
     for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
       router_->finish(r, live_.at(*it), false, now_);
       if (!c_.retry_preempted) {
+        const uint32_t cls = live_.at(*it).cls;
         live_.erase(*it);
-        fail("preempted");
+        fail("preempted", cls);
         continue;
       }
-      // Back to the front of the queue, oldest first; it restarts from its prompt.
+      // Back to the queue in its original place (its arrival); it restarts from its prompt.
       Live& l = live_.at(*it);
-      l.queued = true;
       l.replica = -1;
       l.first_token_s = -1;
-      l.deadline_s = now_ + c_.queue_timeout_s;
       sizes_.emplace(*it, retry_sizes_.at(*it));
-      queue_.push_front(*it);
-      q_.push(l.deadline_s, EventKind::kQueueTimeout, *it);
       ++result_.retried_requests;
+      enqueue(*it);
     }
     r.in_flight = 0;
     retire(r);
@@ -291,7 +292,8 @@ class Simulation final : public scaling::Actuator {
   void on_arrival() {
     SimRequest req = std::move(next_arrival_);
     if (auto n = w_.next()) schedule_arrival(std::move(*n)); else arrivals_done_ = true;
-    ++result_.requests;
+    const auto [cls, tenant] = draw_class();
+    outcomes_.arrived(cls);
     ++load_.arrivals;
     load_.prompt_tokens += req.input_tokens;
     ++sample_arrivals_;
@@ -301,17 +303,38 @@ class Simulation final : public scaling::Actuator {
       return;
     }
     const uint64_t id = next_request_id_++;
-    live_.emplace(id, Live{now_, req.output_tokens, req.input_tokens});
+    Live& l = live_.emplace(id, Live{now_, req.output_tokens, req.input_tokens}).first->second;
+    l.cls = cls;
+    l.tier = c_.traffic[cls].tier_index;
+    l.tenant = tenant;
     sizes_.emplace(id, std::move(req));
-    if (queue_.empty() && try_route(id)) return;
-    if (queue_.size() >= c_.max_queue) {
+    if (queue_.size() == 0 && try_route(id)) return;
+    enqueue(id);
+  }
+
+  // The traffic class of an arrival and its tenant; no draw with one class of one tenant.
+  std::pair<uint32_t, uint64_t> draw_class() {
+    const auto& classes = c_.traffic;
+    if (classes.size() == 1 && classes.front().tenants == 1) return {0, 0};
+    double x = traffic_rng_.uniform() * traffic_total_;
+    size_t k = 0;
+    while (k + 1 < classes.size() && x >= classes[k].share) x -= classes[k++].share;
+    const uint64_t tenant = (static_cast<uint64_t>(k) << 32) | traffic_rng_.below(classes[k].tenants);
+    return {static_cast<uint32_t>(k), tenant};
+  }
+
+  // Into the gateway's wait queue (admission::WaitQueue order), with its tier's deadline;
+  // a full queue refuses it or evicts a lower tier's newest waiter.
+  void enqueue(uint64_t id) {
+    Live& l = live_.at(id);
+    const auto r = queue_.order().push({.id = id, .tier = l.tier, .tenant = l.tenant, .enqueued_s = l.arrival_s});
+    if (r.evicted) drop(*r.evicted, "shed");
+    if (r.refusal != admission::Refusal::kNone) {
       drop(id, "queue_full");
       return;
     }
-    Live& l = live_.at(id);
     l.queued = true;
-    l.deadline_s = now_ + c_.queue_timeout_s;
-    queue_.push_back(id);
+    l.deadline_s = queue_.order().deadline_s(l.tier, now_);
     q_.push(l.deadline_s, EventKind::kQueueTimeout, id);
   }
 
@@ -323,6 +346,7 @@ class Simulation final : public scaling::Actuator {
     Live& l = live_.at(id);
     l.replica = static_cast<int>(r.id);
     l.queued = false;
+    queue_.order().charge(l.tier, l.tenant, static_cast<double>(l.input_tokens) + l.output_tokens);
     router_->dispatch(r, l, s, now_);
     l.dispatch_in_flight = ++r.in_flight;
     interrupt(r);
@@ -334,28 +358,8 @@ class Simulation final : public scaling::Actuator {
     return true;
   }
 
-  // Routing a queued request can interrupt a stretch, which can complete another
-  // request, which drains the queue again: that nested call only asks for another pass.
   void drain_queue() {
-    if (draining_) {
-      drain_again_ = true;
-      return;
-    }
-    draining_ = true;
-    do {
-      drain_again_ = false;
-      while (!queue_.empty()) {
-        const uint64_t id = queue_.front();
-        queue_.pop_front();
-        auto it = live_.find(id);
-        if (it == live_.end() || !it->second.queued) continue;
-        if (!try_route(id)) {
-          queue_.push_front(id);
-          break;
-        }
-      }
-    } while (drain_again_);
-    draining_ = false;
+    queue_.drain(now_, [this](uint64_t id) { return try_route(id); });
   }
 
   void on_queue_timeout(uint64_t id) {
@@ -366,19 +370,20 @@ class Simulation final : public scaling::Actuator {
   }
 
   void drop(uint64_t id, const char* kind) {
-    if (auto it = live_.find(id); it != live_.end() && !it->second.queued && it->second.replica >= 0) {
+    auto it = live_.find(id);
+    TIDAL_CHECK(it != live_.end());
+    if (it->second.queued) queue_.order().remove(id);
+    if (!it->second.queued && it->second.replica >= 0) {
       router_->finish(*replicas_[static_cast<size_t>(it->second.replica)], it->second, false, now_);
     }
-    live_.erase(id);
+    const uint32_t cls = it->second.cls;
+    live_.erase(it);
     sizes_.erase(id);
     retry_sizes_.erase(id);
-    fail(kind);
+    fail(kind, cls);
   }
 
-  void fail(const char* kind) {
-    ++result_.failed;
-    ++result_.errors_by_kind[kind];
-  }
+  void fail(const char* kind, uint32_t cls) { outcomes_.failed(kind, cls); }
 
   void complete(Replica& r, uint64_t id) {
     retry_sizes_.erase(id);
@@ -386,11 +391,8 @@ class Simulation final : public scaling::Actuator {
     router_->finish(r, it->second, true, now_);
     const Live l = it->second;
     live_.erase(it);
-    ++result_.completed;
     const double ttft = (l.first_token_s - l.arrival_s) * 1000;
     const double e2e = (now_ - l.arrival_s) * 1000;
-    ttft_.add(ttft);
-    e2e_.add(e2e);
     load_.e2e_ms.add(e2e);
     load_.output_tokens += l.output_tokens;
     // TPOT: the mean gap between output tokens after the first.
@@ -400,10 +402,7 @@ class Simulation final : public scaling::Actuator {
       finished_.push_back({l.input_tokens, l.output_tokens, ttft, tpot, (l.dispatch_in_flight + r.in_flight) / 2.0,
                            l.dispatch_in_flight == 1});
     }
-    if ((c_.slo_ttft_ms <= 0 || ttft <= c_.slo_ttft_ms) && (c_.slo_e2e_ms <= 0 || e2e <= c_.slo_e2e_ms) &&
-        tpot <= c_.slo_tpot_ms) {
-      ++result_.slo_met;
-    }
+    outcomes_.completed(l.cls, ttft, e2e, tpot, l.output_tokens);
     --r.in_flight;
     if (r.state == State::kDraining && r.in_flight == 0 && !loop_.on_idle(r.id, now_)) retire(r);
     drain_queue();
@@ -444,14 +443,7 @@ class Simulation final : public scaling::Actuator {
     return s;
   }
 
-  size_t queued_count() const {
-    size_t n = 0;
-    for (uint64_t id : queue_) {
-      auto it = live_.find(id);
-      n += it != live_.end() && it->second.queued ? 1 : 0;
-    }
-    return n;
-  }
+  size_t queued_count() const { return queue_.size(); }
 
   void on_tick() {
     const scaling::TickReport t = loop_.tick(signals());
@@ -519,13 +511,13 @@ class Simulation final : public scaling::Actuator {
   }
 
   SimResult finish() {
-    for (const auto& [id, l] : live_) fail(l.queued ? "queue_timeout" : "unfinished");
+    for (const auto& [id, l] : live_) fail(l.queued ? "queue_timeout" : "unfinished", l.cls);
+    outcomes_.fill(result_);
+    result_.jain_index = queue_.order().jain_index();
     result_.policy = c_.name;
     result_.workload = w_.description();
     result_.seed = seed_;
     result_.duration_s = now_;
-    result_.ttft_ms = ttft_.summary();
-    result_.e2e_ms = e2e_.summary();
     result_.slo_ttft_ms = c_.slo_ttft_ms;
     result_.slo_e2e_ms = c_.slo_e2e_ms;
     result_.slo_tpot_ms = c_.slo_tpot_ms;
@@ -561,17 +553,19 @@ class Simulation final : public scaling::Actuator {
   std::unordered_map<uint64_t, Live> live_;
   std::unordered_map<uint64_t, SimRequest> sizes_;  // until routed
   std::unordered_map<uint64_t, SimRequest> retry_sizes_;  // routed, kept to retry after a spot preemption
-  std::deque<uint64_t> queue_;
+  Rng traffic_rng_;  // the traffic class and tenant of each arrival
+  double traffic_total_ = 0;
+  detail::SimQueue queue_;
+  detail::Outcomes outcomes_;
   SimRequest next_arrival_;
   bool arrivals_done_ = false;
-  bool draining_ = false, drain_again_ = false;
   uint64_t next_request_id_ = 1;
   uint64_t sample_arrivals_ = 0;
   scaling::LoadCounters load_;
   const bool want_samples_ = c_.scaling.has("slo");  // the slo policy calibrates on finished requests
   std::vector<scaling::RequestSample> finished_;     // since the last tick
   scaling::LoadWindow window_;
-  stats::Samples sample_ttft_, ttft_, e2e_, up_latencies_, down_latencies_;
+  stats::Samples sample_ttft_, up_latencies_, down_latencies_;
   std::vector<LoadChange> pending_changes_;
   double over_ = 0, need_ = 0, replica_time_ = 0, sampled_time_ = 0;
   SimResult result_;

@@ -33,13 +33,43 @@ double default_cold_start_s(const std::string& mode) {
   return -1;
 }
 
+Result<bool> resolve_admission(SimConfig& c) {
+  auto bad = [](const std::string& key, std::string why) { return make_error(ErrorKind::kInvalidRequest, std::move(why), key); };
+  if (c.admission.tiers.empty()) {
+    const std::string default_tier = c.admission.default_tier;
+    const bool fair = c.admission.fair;
+    c.admission = admission::single_tier(c.max_queue, c.queue_timeout_s);
+    c.admission.fair = fair;
+    if (!default_tier.empty() && default_tier != "default") {
+      return bad("admission.default_tier", "'" + default_tier + "' is not one of the tiers");
+    }
+  }
+  if (auto ok = admission::validate(c.admission, "admission"); !ok) return ok.error();
+  if (c.traffic.empty()) c.traffic.push_back(TrafficClass{c.admission.tiers[c.admission.default_index()].name});
+  for (size_t i = 0; i < c.traffic.size(); ++i) {
+    auto& tc = c.traffic[i];
+    const std::string at = "traffic[" + std::to_string(i) + "]";
+    const int t = tc.tier.empty() ? static_cast<int>(c.admission.default_index()) : c.admission.tier_index(tc.tier);
+    if (t < 0) return bad(at + ".tier", "'" + tc.tier + "' is not an admission tier");
+    if (!(tc.share > 0)) return bad(at + ".share", "must be > 0");
+    if (tc.tenants < 1) return bad(at + ".tenants", "must be >= 1");
+    tc.tier_index = static_cast<uint32_t>(t);
+    tc.tier = c.admission.tiers[tc.tier_index].name;
+    if (tc.name.empty()) tc.name = tc.tier;
+    for (size_t j = 0; j < i; ++j) {
+      if (c.traffic[j].name == tc.name) return bad(at + ".name", "'" + tc.name + "' is used twice");
+    }
+  }
+  return true;
+}
+
 Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& origin) {
   SimConfig c;
   try {
     YAML::Node root = YAML::Load(yaml);
     if (root.IsNull()) return c;
     config::check_keys(root, "", {"name", "preset", "instance", "fleet", "gateway", "routing", "scaling", "slo",
-                                  "start_time"});
+                                  "start_time", "admission", "traffic"});
     read(root, "", "name", c.name);
     read(root, "", "preset", c.preset);
     if (root["start_time"]) c.start_unix_s = utc_seconds(config::as<std::string>(root["start_time"], "start_time"), "start_time");
@@ -74,6 +104,20 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
       read(n, "gateway", "retry_preempted", c.retry_preempted);
     }
     if (auto n = root["routing"]) routing::read_routing(n, "routing", c.routing);
+    if (auto n = root["admission"]) admission::read_admission(n, "admission", c.admission);
+    if (auto n = root["traffic"]) {
+      if (!n.IsSequence()) throw KeyError("traffic", "must be a list of {name, tier, share, tenants}");
+      for (size_t i = 0; i < n.size(); ++i) {
+        const std::string at = "traffic[" + std::to_string(i) + "]";
+        config::check_keys(n[i], at, {"name", "tier", "share", "tenants"});
+        TrafficClass tc;
+        read(n[i], at, "name", tc.name);
+        read(n[i], at, "tier", tc.tier);
+        read(n[i], at, "share", tc.share);
+        read(n[i], at, "tenants", tc.tenants);
+        c.traffic.push_back(std::move(tc));
+      }
+    }
     if (auto n = root["scaling"]) scaling::read_scaling(n, "scaling", c.scaling);
     if (auto n = root["slo"]) {
       config::check_keys(n, "slo", {"ttft_ms", "e2e_ms", "tpot_ms"});
@@ -101,6 +145,7 @@ Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& o
   if (c.instance.spot_preemptions_per_hour < 0) return bad("instance.spot_preemptions_per_hour", "must be >= 0");
   if (c.instance.spot_notice_s < 0) return bad("instance.spot_notice_s", "must be >= 0");
   if (auto ok = routing::validate(c.routing, "routing"); !ok) return bad(ok.error().param, ok.error().message);
+  if (auto ok = resolve_admission(c); !ok) return bad(ok.error().param, ok.error().message);
   const double cold = c.instance.cold_start_s >= 0 ? c.instance.cold_start_s : default_cold_start_s(c.instance.start_mode);
   if (c.scaling.ready_timeout_s <= cold) {
     return bad("scaling.ready_timeout_s", "must exceed the instance's cold start (" + std::to_string(cold) + " s)");

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "admission/config.h"
 #include "common/error.h"
 #include "routing/policy.h"
 #include "scaling/config.h"
@@ -21,6 +22,16 @@ struct InstanceConfig {
   double spot_price_per_hour = 1.6;
   double spot_preemptions_per_hour = 0.05;  // per spot replica (Poisson)
   double spot_notice_s = 120;    // warning before the instance goes (AWS: 2 minutes)
+};
+
+// Who sends the simulated requests: each arrival draws a class by share, then one of
+// its tenants uniformly. Default: one tenant in the default tier.
+struct TrafficClass {
+  std::string name;       // in the report; default: the tier's name
+  std::string tier;       // an admission tier name; default: admission.default_tier
+  double share = 1;       // relative weight; REQUIRES > 0
+  uint32_t tenants = 1;   // distinct tenants (fairness keys) in the class; REQUIRES >= 1
+  uint32_t tier_index = 0;  // resolved from `tier` when the config loads
 };
 
 inline scaling::ScalingConfig sim_scaling_defaults() {
@@ -46,6 +57,10 @@ struct SimConfig {
   uint32_t max_queue = 100'000;
   bool retry_preempted = true;   // requests on a preempted replica go back to the queue; else they fail
   routing::RoutingConfig routing;
+  // The gateway's `admission:` section (src/admission/config.h); no tiers: one tier with
+  // gateway.max_queue and gateway.queue_timeout_s (made so at load).
+  admission::AdmissionConfig admission;
+  std::vector<TrafficClass> traffic;
   // The `scaling:` section of `tidal serve` (src/scaling/config.h), plus two policies
   // of the simulator's own: static_peak / static_mean, a fixed size computed from the
   // workload's peak or mean rate and the replica capacity estimate. Defaults here:
@@ -60,6 +75,10 @@ struct SimConfig {
 };
 
 [[nodiscard]] double default_cold_start_s(const std::string& start_mode);
+// Fills in the admission defaults (one tier from gateway.max_queue / queue_timeout_s,
+// one traffic class in the default tier) and resolves traffic tiers; the error's param
+// is the dotted key. Idempotent; load_sim_config calls it.
+[[nodiscard]] Result<bool> resolve_admission(SimConfig& c);
 [[nodiscard]] Result<SimConfig> load_sim_config(const std::string& path);
 [[nodiscard]] Result<SimConfig> parse_sim_config(const std::string& yaml, const std::string& origin);
 

@@ -69,6 +69,9 @@ struct Live {
   double routed_s = 0;
   routing::Ticket ticket;  // its routing bookkeeping on `replica`
   int replica = -1;
+  uint32_t cls = 0;       // traffic class index (SimConfig::traffic)
+  uint32_t tier = 0;      // admission tier index
+  uint64_t tenant = 0;    // fairness key
   bool queued = false;
   bool done = false;
 };
