@@ -1,4 +1,5 @@
 #include "sim/simulation.h"
+#include "sim/detail/fleet_meter.h"
 #include "sim/detail/outcomes.h"
 #include "sim/detail/sim_queue.h"
 #include "sim/detail/sim_replica.h"
@@ -30,13 +31,11 @@ class Simulation final : public scaling::Actuator {
       : c_(c), w_(w), seed_(seed), o_(o), preset_(std::move(preset)), capacity_(capacity), router_(std::move(router)),
         loop_(std::move(autoscaler), *this), rng_(seed ^ 0xA5A5A5A5ULL), traffic_rng_(seed ^ 0x7472616666ULL),
         queue_(c.admission, c.max_queue), outcomes_(c),
+        meter_(c, w, capacity, o.sample_interval_s),
         window_(std::max(c.scaling.window_s, c.scaling.interval_s),
                 std::max(c.scaling.concurrency_window_s, c.scaling.interval_s)) {
     probe_ = std::make_unique<engine::EngineModel>(preset_, 0);
     cold_start_s_ = c.instance.cold_start_s >= 0 ? c.instance.cold_start_s : default_cold_start_s(c.instance.start_mode);
-    for (const auto& ch : w.changes()) {
-      pending_changes_.push_back(ch);
-    }
     for (const auto& tc : c.traffic) traffic_total_ += tc.share;
   }
 
@@ -138,12 +137,6 @@ class Simulation final : public scaling::Actuator {
     r.step_events.shrink_to_fit();
   }
 
-  int count(State s) const {
-    int n = 0;
-    for (const auto& r : replicas_) n += r->state == s ? 1 : 0;
-    return n;
-  }
-  int billed() const { return count(State::kStarting) + count(State::kReady) + count(State::kDraining); }
 
   void on_ready(uint64_t id) {
     Replica& r = *replicas_[id];
@@ -454,60 +447,14 @@ class Simulation final : public scaling::Actuator {
     if (!(arrivals_done_ && live_.empty())) q_.push(now_ + c_.scaling.interval_s, EventKind::kTick);
   }
 
-  int needed(double rps) const { return std::max(1, static_cast<int>(std::ceil(rps / capacity_))); }
-
-  void check_scale_latency() {
-    for (auto it = pending_changes_.begin(); it != pending_changes_.end();) {
-      if (now_ < it->t_s) {
-        ++it;
-        continue;
-      }
-      const int need = needed(it->rps_after);
-      const bool up = it->rps_after > it->rps_before;
-      const bool met = up ? count(State::kReady) >= need : billed() <= need;
-      if (met) {
-        (up ? up_latencies_ : down_latencies_).add(now_ - it->t_s);
-        it = pending_changes_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
+  void check_scale_latency() { meter_.check_scale_latency(replicas_, now_); }
 
   void on_sample() {
-    SeriesPoint p;
-    p.t_s = now_;
-    p.arrivals_rps = sample_arrivals_ / o_.sample_interval_s;
-    p.ready = count(State::kReady);
-    p.starting = count(State::kStarting);
-    p.draining = count(State::kDraining);
-    p.queue_depth = static_cast<double>(queued_count());
-    p.ttft_p95_ms = sample_ttft_.quantile(0.95);
-    p.cost_usd = cost_until(now_);
-    result_.series.push_back(p);
+    meter_.sample(replicas_, now_, sample_arrivals_ / o_.sample_interval_s, static_cast<double>(queued_count()),
+                  sample_ttft_.quantile(0.95), result_);
     sample_arrivals_ = 0;
     sample_ttft_ = stats::Samples();
-    // Over-provisioning against the load's expected rate over the interval.
-    const int need = needed(w_.rate_at(now_ - o_.sample_interval_s / 2));
-    over_ += std::max(0, billed() - need) * o_.sample_interval_s;
-    need_ += need * o_.sample_interval_s;
-    replica_time_ += billed() * o_.sample_interval_s;
-    sampled_time_ += o_.sample_interval_s;
-    result_.max_replicas = std::max(result_.max_replicas, billed());
     if (!(arrivals_done_ && live_.empty())) q_.push(now_ + o_.sample_interval_s, EventKind::kSample);
-  }
-
-  double instance_seconds_until(double t) const {
-    double s = 0;
-    for (const auto& r : replicas_) s += lifetime(*r, t);
-    return s;
-  }
-  double cost_until(double t) const {
-    double usd = 0;
-    for (const auto& r : replicas_) {
-      usd += lifetime(*r, t) / 3600 * (r->spot ? c_.instance.spot_price_per_hour : c_.instance.price_per_hour);
-    }
-    return usd;
   }
 
   SimResult finish() {
@@ -522,14 +469,7 @@ class Simulation final : public scaling::Actuator {
     result_.slo_e2e_ms = c_.slo_e2e_ms;
     result_.slo_tpot_ms = c_.slo_tpot_ms;
     result_.reversals_per_hour = reversals_per_hour(result_.scaling_events, now_);
-    result_.instance_hours = instance_seconds_until(now_) / 3600;
-    result_.gpu_hours = result_.instance_hours * c_.instance.gpus;
-    result_.cost_usd = cost_until(now_);
-    result_.overprovisioning_pct = need_ > 0 ? 100 * over_ / need_ : 0;
-    result_.mean_replicas = sampled_time_ > 0 ? replica_time_ / sampled_time_ : 0;
-    result_.scale_up_latency_s = up_latencies_.empty() ? -1 : up_latencies_.mean();
-    result_.scale_down_latency_s = down_latencies_.empty() ? -1 : down_latencies_.mean();
-    result_.capacity_rps_per_replica = capacity_;
+    meter_.fill(replicas_, now_, result_);
     result_.prompt_tokens_served = router_->prompt_tokens();
     result_.prefix_cached_tokens = router_->observed_cached();
     result_.prefix_predicted_tokens = router_->predicted_cached();
@@ -557,6 +497,7 @@ class Simulation final : public scaling::Actuator {
   double traffic_total_ = 0;
   detail::SimQueue queue_;
   detail::Outcomes outcomes_;
+  detail::FleetMeter meter_;
   SimRequest next_arrival_;
   bool arrivals_done_ = false;
   uint64_t next_request_id_ = 1;
@@ -565,9 +506,7 @@ class Simulation final : public scaling::Actuator {
   const bool want_samples_ = c_.scaling.has("slo");  // the slo policy calibrates on finished requests
   std::vector<scaling::RequestSample> finished_;     // since the last tick
   scaling::LoadWindow window_;
-  stats::Samples sample_ttft_, up_latencies_, down_latencies_;
-  std::vector<LoadChange> pending_changes_;
-  double over_ = 0, need_ = 0, replica_time_ = 0, sampled_time_ = 0;
+  stats::Samples sample_ttft_;
   SimResult result_;
 };
 
