@@ -94,4 +94,12 @@ void LocalLimiter::reconcile(std::string_view key, const RateLimits& l, double r
   buckets(key, l, now_s).tokens.adjust(reserved - used, now_s);
 }
 
+void LocalLimiter::cancel(std::string_view key, const RateLimits& l, double reserved, double now_s) {
+  if (!l.any()) return;
+  std::lock_guard lock(mu_);
+  Buckets& b = buckets(key, l, now_s);
+  if (l.requests_per_min > 0) b.requests.adjust(1, now_s);
+  if (l.tokens_per_min > 0) b.tokens.adjust(reserved, now_s);
+}
+
 }  // namespace tidal::admission

@@ -64,6 +64,8 @@ class LocalLimiter {
   LimitDecision reserve(std::string_view key, const RateLimits& limits, double tokens, double now_s);
   void reconcile(std::string_view key, const RateLimits& limits, double reserved_tokens, double used_tokens,
                  double now_s);
+  // Undoes a reservation that was admitted here but refused elsewhere (another limit).
+  void cancel(std::string_view key, const RateLimits& limits, double reserved_tokens, double now_s);
 
  private:
   struct Buckets {

@@ -35,6 +35,7 @@ Action add_gateway_command(CLI::App& app) {
     (*gw)->start();
     const int sig = wait_for_shutdown_signal();
     logger("gateway")->info("shutting down signal={}", sig);
+    (*gw)->drain((*gw)->config().drain_timeout_s);
     (*gw)->stop();
     (*gw)->join();
     return 0;

@@ -145,7 +145,8 @@ Action add_serve_command(CLI::App& app) {
                           (*gw)->config().pools.size(), controllers.size());
     const int sig = wait_for_shutdown_signal();
     logger("serve")->info("shutting down signal={}", sig);
-    for (auto& c : controllers) c->stop();
+    for (auto& c : controllers) c->stop();  // the fleet stays as it is while requests finish
+    (*gw)->drain((*gw)->config().drain_timeout_s);
     (*gw)->stop();
     (*gw)->join();
     local.stop_all();

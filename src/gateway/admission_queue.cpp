@@ -6,12 +6,29 @@ namespace tidal::gateway {
 namespace {
 
 using routing::ReplicaId;
+using SteadyClock = std::chrono::steady_clock;
+
+// A waiter that cannot use a free slot passes its turn on at most this many times per
+// capacity change: enough for retries and per-model filters, bounded under overload.
+constexpr uint32_t kMaxPasses = 8;
 
 bool excluded(std::span<const ReplicaId> exclude, ReplicaId id) {
   return std::find(exclude.begin(), exclude.end(), id) != exclude.end();
 }
 
+double seconds(SteadyClock::time_point t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
+
+Error refusal(DropReason r, std::string message) {
+  const char* code = r == DropReason::kDeadline ? "queue_timeout" : name(r);
+  return make_error(ErrorKind::kUnavailable, std::move(message), "", code);
+}
+
 }  // namespace
+
+AdmissionQueue::AdmissionQueue(fleet::Registry& registry, std::string pool, admission::AdmissionConfig config,
+                               uint32_t max_queue, PoolMetrics& metrics)
+    : registry_(registry), pool_(std::move(pool)), config_(std::move(config)), metrics_(metrics),
+      order_(config_, max_queue) {}
 
 std::optional<ReplicaId> AdmissionQueue::try_take(routing::RoutingPolicy& policy, const routing::RequestInfo& req,
                                                   std::span<const ReplicaId> exclude) {
@@ -21,7 +38,7 @@ std::optional<ReplicaId> AdmissionQueue::try_take(routing::RoutingPolicy& policy
   for (auto& v : views) {
     if (excluded(exclude, v.id)) v.routable = false;
   }
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = SteadyClock::now();
   // Another loop may take the last slot between pick and acquire: mark it full, pick again.
   for (int attempt = 0; attempt < 4; ++attempt) {
     auto id = policy.pick(req, views, now);
@@ -43,16 +60,31 @@ bool AdmissionQueue::any_live(std::span<const ReplicaId> exclude) const {
   return false;
 }
 
-void AdmissionQueue::wake_front_locked() {
-  if (waiters_.empty()) return;
-  auto w = waiters_.front();
-  http::asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+bool AdmissionQueue::any_free_slot() const {
+  for (const fleet::Replica* r : *registry_.snapshot()) {
+    if (r->pool != pool_ || r->state.load() != fleet::ReplicaState::kReady) continue;
+    if (r->max_in_flight == 0 || r->in_flight.load(std::memory_order_relaxed) < r->max_in_flight) return true;
+  }
+  return false;
+}
+
+std::optional<uint64_t> AdmissionQueue::best_untried_locked() const {
+  return order_.best(seconds(SteadyClock::now()), [this](uint64_t id) { return waiters_.at(id)->tried_gen < gen_; });
+}
+
+void AdmissionQueue::wake_best_locked() {
+  if (auto id = best_untried_locked()) {
+    auto w = waiters_.at(*id);
+    http::asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+  }
 }
 
 void AdmissionQueue::wake() {
   if (waiting_.load() == 0) return;
   std::lock_guard lock(mu_);
-  wake_front_locked();
+  ++gen_;
+  passes_ = 0;
+  wake_best_locked();
 }
 
 void AdmissionQueue::release(ReplicaId id) {
@@ -60,93 +92,131 @@ void AdmissionQueue::release(ReplicaId id) {
   wake();
 }
 
+void AdmissionQueue::charge(const Applicant& who, double tokens) {
+  std::lock_guard lock(mu_);
+  order_.charge(who.tier, who.tenant, tokens);
+}
+
+double AdmissionQueue::jain_index() {
+  std::lock_guard lock(mu_);
+  return order_.jain_index();
+}
+
 http::awaitable<Result<ReplicaId>> AdmissionQueue::admit(routing::RoutingPolicy& policy,
                                                          const routing::RequestInfo& req,
-                                                         std::span<const ReplicaId> exclude,
+                                                         std::span<const ReplicaId> exclude, const Applicant& who,
                                                          const WaitTicker* ticker) {
+  TierMetrics& tm = metrics_.tiers[who.tier];
   if (waiting_.load() == 0) {
     if (auto id = try_take(policy, req, exclude)) co_return *id;
   }
   // At zero replicas a pool that scales from zero holds the request; a retry whose
   // replicas all failed does not wait.
   const bool hold_at_zero = poke_ && exclude.empty();
+  auto no_replica = [&] {
+    metrics_.reject(who.tier, DropReason::kNoReplica);
+    return refusal(DropReason::kNoReplica, "no ready replica in pool '" + pool_ + "'");
+  };
   if (!any_live(exclude)) {
-    if (!hold_at_zero) {
-      metrics_.rejected_no_replica->Increment();
-      co_return make_error(ErrorKind::kUnavailable, "no ready replica in pool '" + pool_ + "'", "", "no_replica");
-    }
+    if (!hold_at_zero) co_return no_replica();
     poke_();
-  }
-  if (waiting_.load() >= config_.max_queue) {
-    metrics_.rejected_queue_full->Increment();
-    co_return make_error(ErrorKind::kUnavailable, "the gateway queue of pool '" + pool_ + "' is full", "",
-                         "queue_full");
   }
 
   auto ex = co_await http::asio::this_coro::executor;
   auto me = std::make_shared<Waiter>(ex);
-  const auto enqueued = std::chrono::steady_clock::now();
-  const auto deadline = enqueued + config_.timeout;
+  const auto enqueued = SteadyClock::now();
+  const double max_wait_s = config_.tiers[who.tier].max_queue_wait_s;
+  const auto deadline = enqueued + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(max_wait_s));
+  uint64_t my_id = 0;
   {
     std::lock_guard lock(mu_);
-    waiters_.push_back(me);
+    my_id = next_id_++;
+    const double ttft_s = who.ttft_deadline == SteadyClock::time_point{} ? 0 : seconds(who.ttft_deadline);
+    const auto pushed = order_.push({.id = my_id, .tier = who.tier, .tenant = who.tenant, .enqueued_s = seconds(enqueued),
+                                     .ttft_deadline_s = ttft_s});
+    if (pushed.evicted) {
+      // A lower tier's newest waiter makes room; it answers 503 (shed) when it wakes.
+      auto victim = waiters_.at(*pushed.evicted);
+      victim->evicted = true;
+      http::asio::post(victim->timer.get_executor(), [victim] { victim->timer.cancel(); });
+    }
+    if (pushed.refusal != admission::Refusal::kNone) {
+      metrics_.reject(who.tier, DropReason::kQueueFull);
+      co_return refusal(DropReason::kQueueFull, "the gateway queue of pool '" + pool_ + "' is full for tier '" +
+                                                           config_.tiers[who.tier].name + "'");
+    }
+    waiters_.emplace(my_id, me);
     ++waiting_;
-    metrics_.queue_depth->Increment();
+    tm.queue_depth->Increment();
   }
-  // Leaves the queue however admit() ends (slot taken, timeout, client gone).
+  // Leaves the queue however admit() ends (slot taken, deadline, evicted, client gone);
+  // if capacity is left, the next best waiter gets its turn.
   struct Leave {
     AdmissionQueue& q;
-    std::shared_ptr<Waiter> me;
+    uint64_t id;
+    TierMetrics& tm;
     ~Leave() {
       std::lock_guard lock(q.mu_);
-      const bool was_front = !q.waiters_.empty() && q.waiters_.front() == me;
-      q.waiters_.remove(me);
+      q.order_.remove(id);
+      q.waiters_.erase(id);
       --q.waiting_;
-      q.metrics_.queue_depth->Decrement();
-      if (was_front) q.wake_front_locked();
+      tm.queue_depth->Decrement();
+      q.wake_best_locked();
     }
-  } leave{*this, me};
+  } leave{*this, my_id, tm};
 
   auto cs = co_await http::asio::this_coro::cancellation_state;
+  auto gone = [] { return make_error(ErrorKind::kInternal, "client disconnected while queued", "", "cancelled"); };
   while (true) {
-    bool front = false;
+    bool my_turn = false;
+    uint64_t gen = 0;
     {
       std::lock_guard lock(mu_);
-      front = waiters_.front() == me;
+      if (me->evicted) {
+        metrics_.reject(who.tier, DropReason::kShed);
+        co_return refusal(DropReason::kShed,
+                          "evicted from the full queue of pool '" + pool_ + "' by a higher-priority request");
+      }
+      gen = gen_;
+      const auto best = best_untried_locked();
+      my_turn = best == my_id;
+      // Woken but no longer the best (a newcomer or aging reordered): hand the turn on.
+      if (!my_turn && best && me->tried_gen < gen_) wake_best_locked();
     }
-    if (front) {
+    if (my_turn) {
       if (auto id = try_take(policy, req, exclude)) {
-        metrics_.queue_wait->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - enqueued).count());
+        tm.queue_wait->Observe(std::chrono::duration<double>(SteadyClock::now() - enqueued).count());
         co_return *id;
       }
-      if (!any_live(exclude) && !hold_at_zero) {
-        metrics_.rejected_no_replica->Increment();
-        co_return make_error(ErrorKind::kUnavailable, "no ready replica in pool '" + pool_ + "'", "", "no_replica");
+      if (!any_live(exclude) && !hold_at_zero) co_return no_replica();
+      std::lock_guard lock(mu_);
+      me->tried_gen = gen;
+      // A slot is free that this waiter cannot use: the next best may.
+      if (gen == gen_ && passes_ < kMaxPasses && any_free_slot()) {
+        ++passes_;
+        wake_best_locked();
       }
     }
     // While nothing is live, wake up every tick interval (a wake missed during the
     // tick's own write is caught by the check at the top of the loop).
     const bool ticking = ticker && ticker->tick && !any_live(exclude);
-    const auto next_tick = std::chrono::steady_clock::now() + (ticking ? ticker->interval : config_.timeout);
+    const auto now = SteadyClock::now();
+    const auto next_tick = now + (ticking ? ticker->interval : std::chrono::milliseconds(0));
     const bool tick_first = ticking && next_tick < deadline;
     me->timer.expires_at(tick_first ? next_tick : deadline);
     auto [ec] = co_await me->timer.async_wait(http::use_tuple);
     if (!ec && tick_first) {
-      if (cs.cancelled() != http::asio::cancellation_type::none || !co_await ticker->tick()) {
-        co_return make_error(ErrorKind::kInternal, "client disconnected while queued", "", "cancelled");
-      }
+      if (cs.cancelled() != http::asio::cancellation_type::none || !co_await ticker->tick()) co_return gone();
       continue;
     }
     if (!ec) {
-      metrics_.rejected_queue_timeout->Increment();
-      co_return make_error(ErrorKind::kUnavailable,
-                           "timed out after " + std::to_string(config_.timeout.count()) +
-                               " ms waiting for a free replica in pool '" + pool_ + "'",
-                           "", "queue_timeout");
+      metrics_.reject(who.tier, DropReason::kDeadline);
+      co_return refusal(DropReason::kDeadline,
+                        "timed out after " + std::to_string(static_cast<int64_t>(max_wait_s * 1000)) +
+                            " ms waiting for a free replica in pool '" + pool_ + "' (tier '" +
+                            config_.tiers[who.tier].name + "')");
     }
-    if (cs.cancelled() != http::asio::cancellation_type::none) {
-      co_return make_error(ErrorKind::kInternal, "client disconnected while queued", "", "cancelled");
-    }
+    if (cs.cancelled() != http::asio::cancellation_type::none) co_return gone();
   }
 }
 

@@ -30,13 +30,18 @@ void read_ms(const YAML::Node& map, const std::string& where, const char* key, s
   out = std::chrono::milliseconds(ms);
 }
 
-PoolConfig parse_pool(const YAML::Node& n, const std::string& where, const routing::RoutingConfig& global_routing) {
+PoolConfig parse_pool(const YAML::Node& n, const std::string& where, const routing::RoutingConfig& global_routing,
+                      const admission::AdmissionConfig& global_admission) {
   check_keys(n, where, {"name", "models", "replicas", "max_in_flight_per_replica", "max_queue", "queue_timeout_s", "local",
-                        "scaling", "routing"});
+                        "scaling", "routing", "admission"});
   PoolConfig p;
   if (auto r = n["routing"]) {
     p.routing = global_routing;  // keys not given here keep the top-level value
     routing::read_routing(r, where + ".routing", *p.routing);
+  }
+  if (auto a = n["admission"]) {
+    p.admission = global_admission;
+    admission::read_admission(a, where + ".admission", *p.admission);
   }
   read(n, where, "name", p.name);
   if (auto m = n["models"]) p.models = strings(m, where + ".models");
@@ -100,11 +105,11 @@ void apply_env(YAML::Node& root, char** env) {
 GatewayConfig decode(const YAML::Node& root) {
   GatewayConfig c;
   if (root.IsNull()) return c;
-  check_keys(root, "", {"gateway", "routing", "health", "scrape", "pools"});
+  check_keys(root, "", {"gateway", "routing", "health", "scrape", "pools", "admission", "auth"});
   if (auto g = root["gateway"]) {
     check_keys(g, "gateway", {"host", "port", "threads", "max_body_bytes", "connect_timeout_ms", "request_timeout_s",
                               "upstream_idle_timeout_s", "client_idle_timeout_s", "max_attempts",
-                              "stream_keepalive_s"});
+                              "stream_keepalive_s", "drain_timeout_s", "client_write_timeout_s", "max_connections"});
     read(g, "gateway", "host", c.host);
     read(g, "gateway", "port", c.port);
     read(g, "gateway", "threads", c.threads);
@@ -115,8 +120,13 @@ GatewayConfig decode(const YAML::Node& root) {
     read(g, "gateway", "client_idle_timeout_s", c.client_idle_timeout_s);
     read(g, "gateway", "max_attempts", c.max_attempts);
     read(g, "gateway", "stream_keepalive_s", c.stream_keepalive_s);
+    read(g, "gateway", "drain_timeout_s", c.drain_timeout_s);
+    read(g, "gateway", "client_write_timeout_s", c.client_write_timeout_s);
+    read(g, "gateway", "max_connections", c.max_connections);
   }
   if (auto r = root["routing"]) routing::read_routing(r, "routing", c.routing);
+  if (auto a = root["admission"]) admission::read_admission(a, "admission", c.admission);
+  if (auto a = root["auth"]) read_auth(a, "auth", c.auth);
   if (auto m = root["scrape"]) {
     check_keys(m, "scrape", {"interval_ms", "timeout_ms", "path"});
     read_ms(m, "scrape", "interval_ms", c.scrape.interval);
@@ -133,7 +143,7 @@ GatewayConfig decode(const YAML::Node& root) {
   }
   if (auto pools = root["pools"]) {
     if (!pools.IsSequence()) throw ConfigError("pools", "must be a list");
-    for (size_t i = 0; i < pools.size(); ++i) c.pools.push_back(parse_pool(pools[i], "pools[" + std::to_string(i) + "]", c.routing));
+    for (size_t i = 0; i < pools.size(); ++i) c.pools.push_back(parse_pool(pools[i], "pools[" + std::to_string(i) + "]", c.routing, c.admission));
   }
   return c;
 }
@@ -214,6 +224,9 @@ Result<bool> validate(const GatewayConfig& c) {
   if (c.health.interval.count() < 10) return bad("health.interval_ms", "must be >= 10");
   if (c.scrape.interval.count() != 0 && c.scrape.interval.count() < 10) return bad("scrape.interval_ms", "must be 0 (off) or >= 10");
   if (auto ok = routing::validate(c.routing, "routing"); !ok) return ok.error();
+  if (c.drain_timeout_s < 0) return bad("gateway.drain_timeout_s", "must be >= 0");
+  if (c.client_write_timeout_s < 0) return bad("gateway.client_write_timeout_s", "must be >= 0 (0: none)");
+  if (auto ok = admission::validate(c.admission, "admission"); !ok) return ok.error();
   std::set<std::string> names;
   for (size_t i = 0; i < c.pools.size(); ++i) {
     const auto& p = c.pools[i];
@@ -242,12 +255,34 @@ Result<bool> validate(const GatewayConfig& c) {
     if (p.routing) {
       if (auto ok = routing::validate(*p.routing, w + ".routing"); !ok) return ok.error();
     }
+    if (p.admission) {
+      if (auto ok = admission::validate(*p.admission, w + ".admission"); !ok) return ok.error();
+    }
     for (size_t j = 0; j < p.replicas.size(); ++j) {
       auto u = parse_upstream(p.replicas[j]);
       if (!u) return bad(w + ".replicas[" + std::to_string(j) + "]", u.error().message);
     }
   }
+  // A key's tier must be a tier of some pool (a typo would silently demote it).
+  for (size_t i = 0; i < c.auth.keys.size(); ++i) {
+    const auto& k = c.auth.keys[i];
+    if (k.tier.empty()) continue;
+    bool found = false;
+    for (const auto& p : c.pools) found = found || pool_admission(c, p).tier_index(k.tier) >= 0;
+    if (c.pools.empty()) found = pool_admission(c, PoolConfig{}).tier_index(k.tier) >= 0;
+    if (!found) return bad("auth.keys[" + std::to_string(i) + "].tier", "'" + k.tier + "' is not a tier of any pool");
+  }
   return true;
+}
+
+admission::AdmissionConfig pool_admission(const GatewayConfig& c, const PoolConfig& p) {
+  admission::AdmissionConfig a = p.admission.value_or(c.admission);
+  if (a.tiers.empty()) {
+    const bool fair = a.fair;
+    a = admission::single_tier(p.max_queue, p.queue_timeout_s);
+    a.fair = fair;
+  }
+  return a;
 }
 
 }  // namespace tidal::gateway

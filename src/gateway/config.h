@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "admission/config.h"
 #include "common/error.h"
 #include "fleet/engine_scraper.h"
 #include "fleet/health_checker.h"
 #include "fleet/registry.h"
+#include "gateway/auth.h"
 #include "routing/policy.h"
 #include "scaling/config.h"
 
@@ -34,6 +36,7 @@ struct PoolConfig {
   double queue_timeout_s = 30.0;         // longest wait for a slot before 503 + Retry-After
   LocalReplicasConfig local;
   std::optional<routing::RoutingConfig> routing;  // this pool's routing; unset: the top-level `routing`
+  std::optional<admission::AdmissionConfig> admission;  // this pool's tiers; unset: the top-level `admission`
   // `tidal serve` grows and shrinks the local replicas with this (src/scaling/config.h).
   // Unset: the recommended policy (scaling::recommended_config()) for `tidal serve`'s
   // embedded default; a pool with `local.count` and no `scaling` keeps its size but
@@ -49,10 +52,17 @@ struct GatewayConfig {
   uint32_t connect_timeout_ms = 2000;
   double request_timeout_s = 600;        // whole upstream exchange
   double upstream_idle_timeout_s = 120;  // longest silence from an upstream mid-response
-  double client_idle_timeout_s = 75;     // keep-alive idle on client connections
+  double client_idle_timeout_s = 75;     // keep-alive idle, and the longest a request's header + body may take
+  double client_write_timeout_s = 60;    // a client that reads nothing this long is dropped (its replica slot freed)
+  uint32_t max_connections = 10'000;     // open client connections; more get 503 and are closed; 0 = no cap
   uint32_t max_attempts = 3;             // tries per request across replicas (before the first byte)
   double stream_keepalive_s = 5;         // a stream waiting for scale from zero gets an SSE comment this often
+  double drain_timeout_s = 30;           // SIGTERM: stop accepting, let requests finish this long, then exit
   routing::RoutingConfig routing;
+  // Tiers, deadlines and fairness (src/admission/config.h); no tiers: one tier "default"
+  // with each pool's max_queue and queue_timeout_s.
+  admission::AdmissionConfig admission;
+  AuthConfig auth;                       // API keys; none: every request is anonymous
   fleet::HealthCheckConfig health;
   fleet::ScrapeConfig scrape;            // engine /metrics (vLLM or llama.cpp) per replica
   std::vector<PoolConfig> pools;
@@ -70,6 +80,10 @@ struct Upstream {
 // Parses YAML text; `origin` names it in errors.
 [[nodiscard]] Result<GatewayConfig> parse_config(const std::string& yaml, const std::string& origin,
                                                  char** env = nullptr);
+// The admission config a pool runs: its own or the top level's, a single tier from its
+// max_queue / queue_timeout_s when none are listed.
+[[nodiscard]] admission::AdmissionConfig pool_admission(const GatewayConfig& c, const PoolConfig& p);
+
 // Checks cross-field rules (at least one pool, replicas parse, ...).
 [[nodiscard]] Result<bool> validate(const GatewayConfig& config);
 

@@ -22,9 +22,10 @@ const prometheus::Histogram::BucketBoundaries& latency_buckets() {
 GatewayMetrics::GatewayMetrics() {
   auto& r = *registry_;
   requests_ = &BuildCounter().Name("tidal_requests_total").Help("Client requests by pool, endpoint and HTTP status.").Register(r);
-  queue_depth_ = &BuildGauge().Name("tidal_queue_depth").Help("Requests waiting in the gateway's admission queue.").Register(r);
-  queue_wait_ = &BuildHistogram().Name("tidal_queue_wait_seconds").Help("Time requests waited in the admission queue.").Register(r);
-  rejected_ = &BuildCounter().Name("tidal_queue_rejected_total").Help("Requests refused by the admission queue, by reason.").Register(r);
+  queue_depth_ = &BuildGauge().Name("tidal_queue_depth").Help("Requests waiting in the gateway's admission queue, by pool and tier.").Register(r);
+  queue_wait_ = &BuildHistogram().Name("tidal_queue_wait_seconds").Help("Time admitted requests waited in the admission queue, by pool and tier.").Register(r);
+  rejected_ = &BuildCounter().Name("tidal_queue_rejected_total").Help("Requests refused by the gateway, by pool, tier and reason (the x-tidal-drop-reason header).").Register(r);
+  fairness_ = &BuildGauge().Name("tidal_fairness_jain_index").Help("Jain's fairness index over tokens served per tenant since start (1 = equal shares).").Register(r);
   retries_ = &BuildCounter().Name("tidal_retries_total").Help("Upstream attempts retried on another replica.").Register(r);
   in_flight_ = &BuildGauge().Name("tidal_in_flight").Help("Requests in flight per replica.").Register(r);
   replica_requests_ = &BuildCounter().Name("tidal_replica_requests_total").Help("Requests answered by each replica, by HTTP status: how load was spread.").Register(r);
@@ -84,15 +85,21 @@ void GatewayMetrics::add_request_counters(const std::string& pool) {
   request_counters_.push_back(std::move(rc));
 }
 
-PoolMetrics& GatewayMetrics::add_pool(const std::string& pool) {
+PoolMetrics& GatewayMetrics::add_pool(const std::string& pool, const std::vector<std::string>& tiers) {
   std::lock_guard lock(mu_);
   auto m = std::make_unique<PoolMetrics>();
-  m->queue_depth = &queue_depth_->Add({{"pool", pool}});
-  m->queue_wait = &queue_wait_->Add({{"pool", pool}}, latency_buckets());
-  m->rejected_queue_full = &rejected_->Add({{"pool", pool}, {"reason", "queue_full"}});
-  m->rejected_queue_timeout = &rejected_->Add({{"pool", pool}, {"reason", "queue_timeout"}});
-  m->rejected_no_replica = &rejected_->Add({{"pool", pool}, {"reason", "no_replica"}});
+  for (const auto& tier : tiers) {
+    TierMetrics t;
+    t.queue_depth = &queue_depth_->Add({{"pool", pool}, {"tier", tier}});
+    t.queue_wait = &queue_wait_->Add({{"pool", pool}, {"tier", tier}}, latency_buckets());
+    for (size_t i = 0; i < std::size(kDropReasons); ++i) {
+      t.rejected[i] = &rejected_->Add({{"pool", pool}, {"tier", tier}, {"reason", kDropReasons[i]}});
+    }
+    m->tiers.push_back(t);
+  }
   m->retries = &retries_->Add({{"pool", pool}});
+  m->fairness = &fairness_->Add({{"pool", pool}});
+  m->fairness->Set(1);
   pools_.emplace_back(pool, std::move(m));
   add_request_counters(pool);
   return *pools_.back().second;

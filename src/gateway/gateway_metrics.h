@@ -21,13 +21,24 @@
 
 namespace tidal::gateway {
 
-struct PoolMetrics {
+// Why the gateway refused a request or a waiter left the queue without a slot: the
+// x-tidal-drop-reason header and the reason label of tidal_queue_rejected_total.
+enum class DropReason : uint8_t { kQueueFull, kDeadline, kShed, kNoReplica, kRateLimited };
+inline constexpr const char* kDropReasons[] = {"queue_full", "deadline", "shed", "no_replica", "rate_limited"};
+[[nodiscard]] inline const char* name(DropReason r) { return kDropReasons[static_cast<size_t>(r)]; }
+
+struct TierMetrics {
   prometheus::Gauge* queue_depth;
   prometheus::Histogram* queue_wait;
-  prometheus::Counter* rejected_queue_full;
-  prometheus::Counter* rejected_queue_timeout;
-  prometheus::Counter* rejected_no_replica;
+  prometheus::Counter* rejected[std::size(kDropReasons)];
+};
+
+struct PoolMetrics {
+  std::vector<TierMetrics> tiers;  // in the pool's admission tier order
   prometheus::Counter* retries;
+  prometheus::Gauge* fairness;     // Jain's index over tokens served per tenant
+
+  void reject(uint32_t tier, DropReason r) { tiers[tier].rejected[static_cast<size_t>(r)]->Increment(); }
 };
 
 inline constexpr unsigned kStatusCodes[] = {200, 400, 401, 404, 413, 429, 500, 502, 503, 504};
@@ -52,7 +63,7 @@ class GatewayMetrics {
  public:
   GatewayMetrics();
 
-  PoolMetrics& add_pool(const std::string& pool);
+  PoolMetrics& add_pool(const std::string& pool, const std::vector<std::string>& tiers);
   void add_replica(routing::ReplicaId id, const std::string& pool, const std::string& name);
   [[nodiscard]] PoolMetrics& pool(const std::string& pool);
   [[nodiscard]] ReplicaMetrics& replica(routing::ReplicaId id) const;
@@ -83,6 +94,7 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Histogram>* queue_wait_;
   prometheus::Family<prometheus::Counter>* rejected_;
   prometheus::Family<prometheus::Counter>* retries_;
+  prometheus::Family<prometheus::Gauge>* fairness_;
   prometheus::Family<prometheus::Gauge>* in_flight_;
   prometheus::Family<prometheus::Counter>* replica_requests_;
   prometheus::Family<prometheus::Gauge>* tokens_in_flight_;

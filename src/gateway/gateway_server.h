@@ -26,6 +26,10 @@ class Gateway {
   void start();
   void stop();
   void join();
+  // Graceful shutdown, first step: report not ready (/readyz 503), stop accepting
+  // connections, and wait up to `timeout_s` for the requests being served (streams
+  // included) to finish. Then stop() and join(). Blocks the calling thread.
+  void drain(double timeout_s);
 
   // For the controller (any thread): the pool's load counters since start, its queue.
   [[nodiscard]] scaling::LoadCounters load(const std::string& pool) const;

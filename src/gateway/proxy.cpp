@@ -1,6 +1,7 @@
 #include "gateway/proxy.h"
 
 #include "gateway/usage_meter.h"
+#include "openai/error.h"
 
 #include <algorithm>
 
@@ -27,7 +28,7 @@ bool is_event_stream(const bhttp::response_header<>& h) {
 
 }  // namespace
 
-http::Request make_upstream_request(http::Request& client) {
+http::Request make_upstream_request(http::Request& client, bool strip_authorization) {
   http::Request up{client.method(), client.target(), 11};
   for (const auto& f : client) {
     switch (f.name()) {
@@ -42,7 +43,12 @@ http::Request make_upstream_request(http::Request& client) {
       case bhttp::field::host:
       case bhttp::field::content_length:
       case bhttp::field::expect:
+      // Bodies are relayed (and metered) as they come: ask for them uncompressed.
+      case bhttp::field::accept_encoding:
         continue;
+      case bhttp::field::authorization:
+        if (strip_authorization) continue;  // tidal's own API key is not the engine's
+        break;
       default:
         break;
     }
@@ -59,7 +65,8 @@ http::Request make_upstream_request(http::Request& client) {
 
 http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::Replica& replica,
                                              http::Request& upstream, http::Exchange& client,
-                                             const ProxyTimeouts& timeouts, TimePoint started, routing::Ticket& ticket) {
+                                             const ProxyTimeouts& timeouts, TimePoint started, routing::Ticket& ticket,
+                                             std::span<const std::pair<std::string, std::string>> extra_headers) {
   ProxyOutcome out;
   upstream.set(bhttp::field::host, replica.url.authority());
   auto cs = co_await http::asio::this_coro::cancellation_state;
@@ -113,6 +120,7 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
         }
       }
       relay.set(bhttp::field::server, "tidal");
+      for (const auto& [k, v] : extra_headers) relay.set(k, v);
       // A stream that waited at zero started its response already (keep-alive comments).
       bool open = client.started();
       if (!open) open = co_await client.start_stream(std::move(relay));
@@ -133,7 +141,13 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
           out.result = ProxyResult::kBroken;
           out.error = classify(rec);
           out.message = "upstream " + replica.name() + " broke off the stream: " + rec.message();
-          client.close_connection();
+          // The client gets an error event in OpenAI's shape and a proper end of the
+          // stream, never a silent truncation.
+          const std::string event =
+              "data: " + openai::error_body(make_error(ErrorKind::kUpstream, out.message, "", "upstream_error")) + "\n\n";
+          bool ended = co_await client.write_chunk(event);
+          if (ended) ended = co_await client.finish_stream();
+          out.client_saw_error_event = ended;
           co_return out;
         }
         if (piece.empty()) continue;
@@ -179,6 +193,7 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
         }
       }
       res.set(bhttp::field::server, "tidal");
+      for (const auto& [k, v] : extra_headers) res.set(k, v);
       bool relayed = false;
       if (client.started()) {
         // The client already has a 200 event stream (it waited at zero): the upstream's

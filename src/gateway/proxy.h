@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <optional>
+#include <span>
+#include <utility>
 #include <string>
 
 #include "common/clock.h"
@@ -45,16 +47,20 @@ struct ProxyOutcome {
   std::optional<uint32_t> prompt_tokens;  // from the response's usage, when it has one
   std::optional<uint32_t> cached_tokens;  // usage.prompt_tokens_details.cached_tokens
   std::string message;         // for logs and the 502 body
+  bool client_saw_error_event = false;  // kBroken: the stream ended with an SSE error event
 };
 
 // The request sent upstream: the client's method, target, body and end-to-end headers
-// (hop-by-hop headers and X-Conversation-Id removed; see docs/gateway.md).
-[[nodiscard]] http::Request make_upstream_request(http::Request& client);
+// (hop-by-hop headers, Accept-Encoding and X-Conversation-Id removed; Authorization too
+// when `strip_authorization`, i.e. tidal checks API keys itself; see docs/gateway.md).
+[[nodiscard]] http::Request make_upstream_request(http::Request& client, bool strip_authorization = false);
 
 // `ticket` is the request's routing::Ticket on `replica`: its first token is marked in
-// the replica's stats as soon as the first byte of the answer arrives.
+// the replica's stats as soon as the first byte of the answer arrives. `extra_headers`
+// go on the client's response (rate-limit headers).
 http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::Replica& replica,
                                              http::Request& upstream, http::Exchange& client,
-                                             const ProxyTimeouts& timeouts, TimePoint started, routing::Ticket& ticket);
+                                             const ProxyTimeouts& timeouts, TimePoint started, routing::Ticket& ticket,
+                                             std::span<const std::pair<std::string, std::string>> extra_headers = {});
 
 }  // namespace tidal::gateway

@@ -3,6 +3,7 @@
 // never buffered. Methods return false when the client is gone.
 #pragma once
 
+#include <chrono>
 #include <string_view>
 
 #include "http/types.h"
@@ -11,8 +12,11 @@ namespace tidal::http {
 
 class Exchange {
  public:
-  Exchange(beast::tcp_stream& stream, unsigned version, bool keep_alive)
-      : stream_(stream), version_(version), keep_alive_(keep_alive) {}
+  // `write_timeout`: longest a write may wait for the client to read (0 = none); a
+  // client that stops reading then loses the connection and the handler its slot.
+  Exchange(beast::tcp_stream& stream, unsigned version, bool keep_alive,
+           std::chrono::milliseconds write_timeout = std::chrono::milliseconds(0))
+      : stream_(stream), version_(version), keep_alive_(keep_alive), write_timeout_(write_timeout) {}
 
   awaitable<bool> respond(Response res);
   // Sends the header of a chunked response; `head` carries status and headers.
@@ -22,6 +26,8 @@ class Exchange {
   // Closes the connection after the handler returns (an aborted stream ends without
   // its final chunk, so the client sees a truncated response).
   void close_connection() { keep_alive_ = false; broken_ = true; }
+  // Answers with "Connection: close" and ends the connection after this exchange (drain).
+  void no_keep_alive() { keep_alive_ = false; }
 
   [[nodiscard]] bool started() const { return started_; }
   [[nodiscard]] bool finished() const { return finished_; }
@@ -32,6 +38,7 @@ class Exchange {
   beast::tcp_stream& stream_;
   unsigned version_;
   bool keep_alive_;
+  std::chrono::milliseconds write_timeout_;
   bool started_ = false;
   bool finished_ = false;
   bool broken_ = false;

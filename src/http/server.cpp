@@ -78,6 +78,16 @@ void Server::start() {
   }
 }
 
+void Server::stop_accepting() {
+  draining_ = true;
+  for (size_t i = 0; i < acceptors_.size(); ++i) {
+    asio::post(*loops_[i], [a = acceptors_[i].get()] {
+      error_code ignored;
+      a->close(ignored);
+    });
+  }
+}
+
 void Server::stop() {
   for (size_t i = 0; i < acceptors_.size(); ++i) {
     asio::post(*loops_[i], [a = acceptors_[i].get()] {
@@ -109,6 +119,16 @@ awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
+    if (opts_.max_connections > 0 && stats_.connections_open.load() >= opts_.max_connections) {
+      // Over the cap: a short 503 on a small write, then close (the reader may be gone).
+      ++stats_.connections_refused;
+      static constexpr std::string_view kBusy =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n";
+      socket.non_blocking(true, ec);
+      socket.write_some(asio::buffer(kBusy), ec);
+      socket.close(ec);
+      continue;
+    }
     asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), [this](std::exception_ptr e) {
       if (!e) return;
       ++stats_.internal_errors;
@@ -154,7 +174,13 @@ awaitable<void> Server::session(tcp::socket socket) {
     stream.expires_never();
     ++stats_.requests_total;
     Request req = parser.release();
-    Exchange ex(stream, req.version(), req.keep_alive());
+    Exchange ex(stream, req.version(), req.keep_alive(), opts_.write_timeout);
+    if (draining_) ex.no_keep_alive();
+    ++stats_.requests_active;
+    struct Active {
+      ServerStats& s;
+      ~Active() { --s.requests_active; }
+    } active{stats_};
     bool client_left = false;
     bool failed = false;
     try {

@@ -30,6 +30,8 @@ struct ServerOptions {
   unsigned threads = 1;                           // event loops; REQUIRES: >= 1
   uint64_t max_body_bytes = 1 << 20;              // larger bodies get 413
   std::chrono::milliseconds idle_timeout{75000};  // keep-alive idle and header read limit
+  std::chrono::milliseconds write_timeout{0};     // a client that reads nothing this long is dropped; 0 = none
+  uint32_t max_connections = 0;                   // open client connections; more get 503 and are closed; 0 = no cap
   bool watch_disconnect = true;                   // cancel handlers when the client leaves
   std::string server_name = "tidal";
 };
@@ -47,6 +49,8 @@ struct ServerStats {
   std::atomic<uint64_t> connections_total{0};
   std::atomic<uint64_t> requests_total{0};
   std::atomic<uint64_t> internal_errors{0};
+  std::atomic<uint64_t> requests_active{0};       // handlers running
+  std::atomic<uint64_t> connections_refused{0};   // over max_connections
 };
 
 class Server {
@@ -63,6 +67,9 @@ class Server {
   void start();
   // Stops accepting and stops every loop; connections are closed.
   void stop();
+  // Graceful drain, step one: stop accepting new connections; requests already read
+  // run to the end and answer with "Connection: close". Watch stats().requests_active.
+  void stop_accepting();
   void join();
   // After join(): destroys every suspended coroutine (sessions, handlers, background
   // loops). Owners call it first in their destructors, so frames that touch the owner's
@@ -91,6 +98,7 @@ class Server {
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
   std::atomic<bool> listening_{false};
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace tidal::http

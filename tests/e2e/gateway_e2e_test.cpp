@@ -144,11 +144,12 @@ TEST(GatewayE2E, FullReplicasQueueRequestsInTheGatewayThenShed) {
   EXPECT_EQ(shed.status, 503u);
   EXPECT_EQ(json::parse(shed.body).at("error").at("code").as_string(), "queue_timeout");
   EXPECT_EQ(shed.raw.header("Retry-After"), "1");
+  EXPECT_EQ(shed.raw.header("x-tidal-drop-reason"), "deadline");
   // The engine never saw more than the limit.
   EXPECT_LE(metric_sum(call(e.port, "GET", "/metrics").body, "vllm:num_requests_running"), 1);
   hog.join();
   const auto gm = call(gw.port, "GET", "/metrics").body;
-  EXPECT_EQ(metric_sum(gm, "tidal_queue_rejected_total", "queue_timeout"), 1);
+  EXPECT_EQ(metric_sum(gm, "tidal_queue_rejected_total", "reason=\"deadline\""), 1);
 }
 
 TEST(GatewayE2E, QueuedRequestsAreServedInTurnWithinTheLimit) {

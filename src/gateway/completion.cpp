@@ -1,0 +1,213 @@
+// The request path: parse → gatekeeper (key, tier, limits) → admission queue → route
+// → proxy, with retries on another replica before the first byte.
+#include "gateway/detail/gateway_impl.h"
+
+namespace tidal::gateway {
+namespace {
+
+// The queue's refusal codes, as drop reasons.
+std::optional<DropReason> drop_reason_of(const Error& e) {
+  if (e.code == "queue_full") return DropReason::kQueueFull;
+  if (e.code == "queue_timeout") return DropReason::kDeadline;
+  if (e.code == "shed") return DropReason::kShed;
+  if (e.code == "no_replica") return DropReason::kNoReplica;
+  return std::nullopt;
+}
+
+Headers with_reason(Headers h, std::optional<DropReason> r) {
+  if (r) h.emplace_back("x-tidal-drop-reason", name(*r));
+  return h;
+}
+
+}  // namespace
+
+http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name) {
+  const auto t0 = SteadyClock::now();
+  auto& ctx = context(co_await http::asio::this_coro::executor);
+  auto parsed = openai::parse_completion_request(endpoint, req.body());
+  if (!parsed) {
+    metrics_.count_request("", name, openai::http_status(parsed.error().kind));
+    co_await ex.respond(error_response(parsed.error()));
+    co_return;
+  }
+  Pool* pool = pool_for(parsed->model);
+  // Who it is, its tier and its limits (401 / 404 / 400 / 429 before anything else).
+  auto gate = gate_.check(req, *parsed, (pool ? *pool : pools_.front()).queue->config());
+  if (auto* d = std::get_if<Denial>(&gate)) {
+    if (pool && d->reason) metrics_.pool(pool->config.name).reject(d->tier, *d->reason);
+    metrics_.count_request(pool ? pool->config.name : "", name, openai::http_status(d->error.kind));
+    co_await respond_error(ex, d->error, with_reason(d->headers, d->reason));
+    co_return;
+  }
+  const Pass& pass = std::get<Pass>(gate);
+  if (!pool) {
+    const Error e = make_error(ErrorKind::kNotFound, "The model `" + parsed->model + "` does not exist.", "model",
+                               "model_not_found");
+    metrics_.count_request("", name, 404);
+    co_await ex.respond(error_response(e));
+    co_return;
+  }
+  const std::string& pool_name = pool->config.name;
+  if (!parsed->model.empty() && !registry_.model_served(pool_name, fleet::model_bits(parsed->model))) {
+    const Error e = make_error(ErrorKind::kNotFound,
+                               "The model `" + parsed->model + "` is served by no replica of pool '" + pool_name + "'.",
+                               "model", "model_not_found");
+    metrics_.count_request(pool_name, name, 404);
+    co_await ex.respond(error_response(e));
+    co_return;
+  }
+  // The token ledger: the reservation is charged to the tenant's fairness counter when a
+  // slot is taken, and both it and the rate limits are settled with the tokens used.
+  struct Settle {
+    Gatekeeper& gate;
+    AdmissionQueue& queue;
+    const Pass& pass;
+    double charged = 0, used = 0;
+    ~Settle() {
+      gate.finish(pass, used);
+      if (charged > 0) queue.charge(pass.who, used - charged);
+    }
+  } settle{gate_, *pool->queue, pass};
+  pool->load->arrivals.fetch_add(1, std::memory_order_relaxed);
+  pool->load->prompt_tokens.fetch_add(parsed->prompt_tokens, std::memory_order_relaxed);
+  RoutedRequest routed;
+  describe_request(*parsed, req, pool->routing_state->prefix != nullptr, routed);
+  const routing::RequestInfo& info = routed.info;
+  routing::RoutingPolicy& policy = *ctx.policies[pool->index];
+
+  http::Request upstream = make_upstream_request(req, gate_.keys().enabled());
+  ProxyTimeouts timeouts{std::chrono::milliseconds(config_.connect_timeout_ms), ms(config_.upstream_idle_timeout_s),
+                         t0 + ms(config_.request_timeout_s)};
+  std::vector<ReplicaId> tried;
+  std::string last_error;
+  // A stream waiting for scale from zero starts its response and gets SSE comments,
+  // so that clients and proxies in between do not time out during the cold start.
+  WaitTicker keepalive{ms(config_.stream_keepalive_s), [&ex]() -> http::awaitable<bool> {
+                         if (!ex.started()) {
+                           bhttp::response<bhttp::empty_body> head{bhttp::status::ok, 11};
+                           head.set(bhttp::field::content_type, "text/event-stream");
+                           head.set(bhttp::field::cache_control, "no-cache");
+                           head.set(bhttp::field::server, "tidal");
+                           const bool started = co_await ex.start_stream(std::move(head));
+                           if (!started) co_return false;
+                         }
+                         const bool written = co_await ex.write_chunk(": waiting for a replica to start\n\n");
+                         co_return written;
+                       }};
+  const WaitTicker* ticker = parsed->stream ? &keepalive : nullptr;
+  for (uint32_t attempt = 0; attempt < config_.max_attempts; ++attempt) {
+    auto admitted = co_await pool->queue->admit(policy, info, tried, pass.who, ticker);
+    if (!admitted) {
+      if (admitted.error().code == "cancelled") co_return;
+      Error e = admitted.error();
+      std::optional<DropReason> reason = drop_reason_of(e);
+      if (!last_error.empty() && e.code == "no_replica") {
+        e = make_error(ErrorKind::kUpstream, "all upstream attempts failed; last: " + last_error, "", "upstream_error");
+        reason.reset();
+      }
+      metrics_.count_request(pool_name, name, openai::http_status(e.kind));
+      co_await respond_error(ex, e, with_reason(pass.headers, reason));
+      co_return;
+    }
+    const ReplicaId id = *admitted;
+    if (settle.charged == 0) {
+      settle.charged = static_cast<double>(parsed->prompt_tokens) +
+                       (parsed->max_tokens ? *parsed->max_tokens : kDefaultReservedOutputTokens);
+      pool->queue->charge(pass.who, settle.charged);
+    }
+    struct Slot {
+      AdmissionQueue& q;
+      ReplicaMetrics& m;
+      ReplicaId id;
+      ~Slot() {
+        m.in_flight->Decrement();
+        q.release(id);
+      }
+    } slot{*pool->queue, metrics_.replica(id), id};
+    slot.m.in_flight->Increment();
+    fleet::Replica& replica = registry_.at(id);
+    const uint32_t dispatch_in_flight = replica.in_flight.load(std::memory_order_relaxed);
+    // The request's routing bookkeeping on the replica; released however this frame
+    // ends (a frame destroyed while suspended counts as cancelled).
+    struct Dispatch {
+      routing::ReplicaStats& stats;
+      routing::Ticket ticket;
+      double half_life_s;
+      bool done = false;
+      void finish(const routing::Outcome& o, TimePoint now) {
+        routing::finished(stats, ticket, o, now, half_life_s);
+        done = true;
+      }
+      ~Dispatch() {
+        if (!done) finish(routing::Outcome{routing::OutcomeKind::kCancelled, {}, {}, 0}, SteadyClock::now());
+      }
+    } dispatch{replica.stats, routing::dispatched(replica.stats, info, policy.on_dispatch(id, info)),
+               pool->routing.half_life_s};
+    const auto sent = SteadyClock::now();
+    ProxyOutcome out =
+        co_await proxy_exchange(ctx.pool, replica, upstream, ex, timeouts, t0, dispatch.ticket, pass.headers);
+    if (out.result != ProxyResult::kRetryable) {
+      settle.used = static_cast<double>(out.prompt_tokens.value_or(parsed->prompt_tokens)) + out.output_tokens;
+    }
+    {
+      const auto now = SteadyClock::now();
+      const routing::Outcome outcome = routing_outcome(out, now - sent);  // the replica's time, not the queue's
+      dispatch.finish(outcome, now);
+      const routing::Ticket& ticket = dispatch.ticket;
+      policy.on_complete(id, outcome, now);
+      if (out.cached_tokens && out.prompt_tokens) {
+        routing::observed_usage(replica.stats, ticket, *out.prompt_tokens, *out.cached_tokens);
+      }
+      if (out.result == ProxyResult::kDone) metrics_.count_replica_request(slot.m, out.status);
+    }
+
+    switch (out.error) {
+      case UpstreamError::kConnect: slot.m.errors_connect->Increment(); break;
+      case UpstreamError::kReset: slot.m.errors_reset->Increment(); break;
+      case UpstreamError::kTimeout: slot.m.errors_timeout->Increment(); break;
+      case UpstreamError::kNone: break;
+    }
+    if (out.refused) registry_.set_state(id, fleet::ReplicaState::kEjected, "connection refused");
+    // Retryable: nothing of the upstream's reached the client (keep-alive comments may have).
+    if (out.result == ProxyResult::kRetryable) {
+      logger("gateway")->warn("upstream attempt failed replica={} attempt={} error={}", replica.name(), attempt + 1,
+                              out.message);
+      last_error = out.message;
+      tried.push_back(id);
+      if (attempt + 1 < config_.max_attempts) metrics_.pool(pool_name).retries->Increment();
+      continue;
+    }
+    if (out.result == ProxyResult::kClientGone) co_return;
+    if (out.status >= 500) slot.m.errors_status->Increment();
+    if (out.result == ProxyResult::kDone) {
+      const double e2e_s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+      slot.m.ttft->Observe(to_s(out.ttft));
+      slot.m.e2e->Observe(e2e_s);
+      PoolLoad::observe(pool->load->ttft_ms, to_ms(out.ttft));
+      PoolLoad::observe(pool->load->e2e_ms, e2e_s * 1000);
+      PoolLoad& load = *pool->load;
+      load.output_tokens.fetch_add(out.output_tokens, std::memory_order_relaxed);
+      // TPOT: the mean gap between relayed tokens after the first.
+      const double tpot_ms =
+          out.streamed && out.output_tokens > 1 ? to_ms(out.last_byte - out.ttft) / (out.output_tokens - 1) : 0;
+      if (tpot_ms > 0) PoolLoad::observe(load.tpot_ms, tpot_ms);
+      if (load.want_samples.load(std::memory_order_relaxed) && out.status == 200) {
+        const uint32_t now_in_flight = replica.in_flight.load(std::memory_order_relaxed);
+        load.add_sample({out.prompt_tokens.value_or(parsed->prompt_tokens), out.output_tokens,
+                         out.streamed ? to_ms(out.ttft) : 0, tpot_ms, (dispatch_in_flight + now_in_flight) / 2.0,
+                         dispatch_in_flight <= 1});
+      }
+      metrics_.count_request(pool_name, name, out.status);
+    } else {
+      logger("gateway")->warn("stream broken replica={} error={}", replica.name(), out.message);
+      metrics_.count_request(pool_name, name, 502);
+    }
+    co_return;
+  }
+  const Error e = make_error(ErrorKind::kUpstream, "all upstream attempts failed; last: " + last_error, "",
+                             "upstream_error");
+  metrics_.count_request(pool_name, name, 502);
+  co_await respond_error(ex, e, pass.headers);
+}
+
+}  // namespace tidal::gateway

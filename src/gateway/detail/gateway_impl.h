@@ -1,0 +1,149 @@
+// The gateway's internals, shared by gateway_server.cpp (set-up, health, metrics,
+// admin) and completion.cpp (the request path). Private to src/gateway.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "common/check.h"
+#include "common/log.h"
+#include "fleet/health_checker.h"
+#include "gateway/admission_queue.h"
+#include "gateway/gatekeeper.h"
+#include "gateway/gateway_metrics.h"
+#include "gateway/gateway_server.h"
+#include "gateway/models_merge.h"
+#include "gateway/proxy.h"
+#include "gateway/request_routing.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "openai/error.h"
+#include "openai/request.h"
+
+namespace tidal::gateway {
+
+namespace bhttp = http::bhttp;
+using http::Exchange;
+using http::Request;
+using http::Response;
+using routing::ReplicaId;
+using SteadyClock = std::chrono::steady_clock;
+
+Response json_response(unsigned status, std::string body);
+// An OpenAI error body with the error kind's status (and Retry-After when retrying helps).
+Response error_response(const Error& e);
+// A stream that waited at zero has answered 200 already: later errors go as an SSE
+// error event (the OpenAI error body) and the stream ends.
+// `headers` go on the response (not on an event stream already started).
+http::awaitable<void> respond_error(Exchange& ex, const Error& e, const Headers& headers = {});
+inline std::chrono::milliseconds ms(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000.0)); }
+
+// Per event loop state: nothing here is shared between threads (the policies' shared
+// state is the pool's routing::SharedState and the replicas' stats).
+struct LoopContext {
+  explicit LoopContext(http::asio::any_io_executor ex) : pool(std::move(ex)) {}
+  http::ConnectionPool pool;
+  std::vector<std::unique_ptr<routing::RoutingPolicy>> policies;  // one per pool, in pool order
+};
+
+// Monotonic load counters of a pool, read by the controller (scaling::LoadWindow).
+struct PoolLoad {
+  std::atomic<uint64_t> arrivals{0}, prompt_tokens{0}, output_tokens{0};
+  std::array<std::atomic<uint64_t>, scaling::LatencyHistogram::kBuckets> ttft_ms{}, e2e_ms{}, tpot_ms{};
+  // Finished requests for the slo policy's calibration, while a controller wants them.
+  // Bounded; a sample that finds the lock taken is dropped (the fit needs a sample, not all).
+  static constexpr size_t kMaxSamples = 4096;
+  std::atomic<bool> want_samples{false};
+  std::mutex samples_mu;
+  std::vector<scaling::RequestSample> samples;
+
+  void add_sample(const scaling::RequestSample& s) {
+    std::unique_lock lock(samples_mu, std::try_to_lock);
+    if (lock && samples.size() < kMaxSamples) samples.push_back(s);
+  }
+
+  scaling::LoadCounters snapshot() const {
+    scaling::LoadCounters c;
+    c.arrivals = arrivals.load(std::memory_order_relaxed);
+    c.prompt_tokens = prompt_tokens.load(std::memory_order_relaxed);
+    c.output_tokens = output_tokens.load(std::memory_order_relaxed);
+    for (int b = 0; b < scaling::LatencyHistogram::kBuckets; ++b) {
+      c.ttft_ms.add_bucket(b, ttft_ms[static_cast<size_t>(b)].load(std::memory_order_relaxed));
+      c.e2e_ms.add_bucket(b, e2e_ms[static_cast<size_t>(b)].load(std::memory_order_relaxed));
+      c.tpot_ms.add_bucket(b, tpot_ms[static_cast<size_t>(b)].load(std::memory_order_relaxed));
+    }
+    return c;
+  }
+  static void observe(std::array<std::atomic<uint64_t>, scaling::LatencyHistogram::kBuckets>& h, double ms) {
+    h[static_cast<size_t>(scaling::LatencyHistogram::bucket_of(ms))].fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+struct Pool {
+  PoolConfig config;  // its queue holds the effective admission config (pool_admission)
+  std::unique_ptr<AdmissionQueue> queue;
+  routing::RoutingConfig routing;                 // the pool's own, else the top-level one
+  std::unique_ptr<routing::SharedState> routing_state;
+  size_t index = 0;                               // in pools_ and LoopContext::policies
+  std::unique_ptr<PoolLoad> load = std::make_unique<PoolLoad>();
+};
+
+class Gateway::Impl {
+ public:
+  explicit Impl(GatewayConfig config);
+
+  ~Impl();
+
+  Result<ReplicaId> add_replica(const std::string& pool, const std::string& spec);
+
+  void start();
+  void drain(double timeout_s);
+  void stop() { server_.stop(); }
+  void join() { server_.join(); }
+
+  scaling::LoadCounters load(const std::string& pool) const;
+  std::vector<scaling::RequestSample> take_samples(const std::string& pool);
+  size_t queue_depth(const std::string& pool) const;
+  void retire_replica(ReplicaId id, std::string_view reason);
+  void record_fleet(const std::string& pool, int starting, int ready, int draining, int desired);
+  void count_decision(const std::string& pool, std::string_view direction, const std::string& policy);
+  void set_admin_scaling(std::function<std::string()> json) { admin_scaling_ = std::move(json); }
+  void wait_at_zero(const std::string& pool, std::function<void()> poke);
+  uint16_t port() const { return server_.port(); }
+  fleet::Registry& registry() { return registry_; }
+  const GatewayConfig& config() const { return config_; }
+  KeyStore& keys() { return gate_.keys(); }
+
+ private:
+  Pool* find_pool(std::string_view name);
+
+  // The pool serving `model`: the first that lists it, else the first that lists none.
+  Pool* pool_for(std::string_view model);
+
+  LoopContext& context(const http::asio::any_io_executor& ex);
+
+  http::awaitable<void> handle(Request& req, Exchange& ex);
+
+  http::awaitable<void> models(Exchange& ex);
+
+  http::awaitable<void> completion(Request& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name);
+
+  // Coroutine frames are destroyed in ~Impl (server_.shutdown()) before any member.
+  GatewayConfig config_;
+  Gatekeeper gate_{config_.auth};
+  std::atomic<bool> draining_{false};  // SIGTERM: not ready, no new connections
+  fleet::Registry registry_;
+  GatewayMetrics metrics_;
+  std::vector<Pool> pools_;
+  http::Server server_;
+  fleet::HealthChecker health_;
+  fleet::EngineScraper scraper_;
+  std::vector<std::unique_ptr<LoopContext>> contexts_;
+  std::function<std::string()> admin_scaling_;
+  std::mutex retired_mu_;
+  std::vector<std::pair<ReplicaId, SteadyClock::time_point>> retired_;
+};
+
+}  // namespace tidal::gateway
