@@ -142,7 +142,10 @@ Result<bool> KeyStore::reload() {
   if (!keys) return keys.error();
   auto t = std::make_shared<Table>();
   for (const auto& k : config_.keys) t->emplace(k.digest, std::make_shared<const ApiKey>(k));
-  for (auto& k : *keys) t->emplace(k.digest, std::make_shared<const ApiKey>(std::move(k)));
+  for (auto& k : *keys) {
+    std::string digest = k.digest;  // not k.digest: the key is moved from in the same call
+    t->emplace(std::move(digest), std::make_shared<const ApiKey>(std::move(k)));
+  }
   const size_t n = t->size();
   table_.store(std::move(t));
   logger("gateway")->info("api keys loaded file={} keys={}", config_.keys_file, n);

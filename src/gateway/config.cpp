@@ -109,7 +109,8 @@ GatewayConfig decode(const YAML::Node& root) {
   if (auto g = root["gateway"]) {
     check_keys(g, "gateway", {"host", "port", "threads", "max_body_bytes", "connect_timeout_ms", "request_timeout_s",
                               "upstream_idle_timeout_s", "client_idle_timeout_s", "max_attempts",
-                              "stream_keepalive_s", "drain_timeout_s", "client_write_timeout_s", "max_connections"});
+                              "stream_keepalive_s", "drain_timeout_s", "client_write_timeout_s", "max_connections",
+                              "client_send_buffer_bytes"});
     read(g, "gateway", "host", c.host);
     read(g, "gateway", "port", c.port);
     read(g, "gateway", "threads", c.threads);
@@ -123,6 +124,7 @@ GatewayConfig decode(const YAML::Node& root) {
     read(g, "gateway", "drain_timeout_s", c.drain_timeout_s);
     read(g, "gateway", "client_write_timeout_s", c.client_write_timeout_s);
     read(g, "gateway", "max_connections", c.max_connections);
+    read(g, "gateway", "client_send_buffer_bytes", c.client_send_buffer_bytes);
   }
   if (auto r = root["routing"]) routing::read_routing(r, "routing", c.routing);
   if (auto a = root["admission"]) admission::read_admission(a, "admission", c.admission);

@@ -55,6 +55,7 @@ struct GatewayConfig {
   double client_idle_timeout_s = 75;     // keep-alive idle, and the longest a request's header + body may take
   double client_write_timeout_s = 60;    // a client that reads nothing this long is dropped (its replica slot freed)
   uint32_t max_connections = 10'000;     // open client connections; more get 503 and are closed; 0 = no cap
+  uint32_t client_send_buffer_bytes = 0; // SO_SNDBUF of client connections (nginx `listen ... sndbuf=`); 0 = the OS's
   uint32_t max_attempts = 3;             // tries per request across replicas (before the first byte)
   double stream_keepalive_s = 5;         // a stream waiting for scale from zero gets an SSE comment this often
   double drain_timeout_s = 30;           // SIGTERM: stop accepting, let requests finish this long, then exit

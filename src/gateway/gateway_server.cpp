@@ -40,6 +40,7 @@ Gateway::Impl::Impl(GatewayConfig config)
                                   .idle_timeout = ms(config_.client_idle_timeout_s),
                                   .write_timeout = ms(config_.client_write_timeout_s),
                                   .max_connections = config_.max_connections,
+                                  .send_buffer_bytes = static_cast<int>(config_.client_send_buffer_bytes),
                                   .server_name = "tidal"},
               [this](Request& req, Exchange& ex) { return handle(req, ex); },
               [](bhttp::status s, std::string_view msg) {

@@ -119,6 +119,7 @@ awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
+    if (opts_.send_buffer_bytes > 0) socket.set_option(asio::socket_base::send_buffer_size(opts_.send_buffer_bytes), ec);
     if (opts_.max_connections > 0 && stats_.connections_open.load() >= opts_.max_connections) {
       // Over the cap: a short 503 on a small write, then close (the reader may be gone).
       ++stats_.connections_refused;

@@ -32,6 +32,7 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{75000};  // keep-alive idle and header read limit
   std::chrono::milliseconds write_timeout{0};     // a client that reads nothing this long is dropped; 0 = none
   uint32_t max_connections = 0;                   // open client connections; more get 503 and are closed; 0 = no cap
+  int send_buffer_bytes = 0;                      // SO_SNDBUF of client sockets (nginx listen sndbuf=); 0 = the OS's
   bool watch_disconnect = true;                   // cancel handlers when the client leaves
   std::string server_name = "tidal";
 };

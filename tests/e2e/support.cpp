@@ -75,10 +75,16 @@ uint16_t free_port() { return *fleet::pick_free_port(); }
 
 Reply call(uint16_t port, std::string_view method, std::string_view target, std::string body,
            std::chrono::milliseconds timeout) {
+  return call(port, method, target, std::move(body), {}, timeout);
+}
+
+Reply call(uint16_t port, std::string_view method, std::string_view target, std::string body, const Fields& headers,
+           std::chrono::milliseconds timeout) {
   http::asio::io_context ctx;
   http::ConnectionPool pool(ctx.get_executor());
   http::Request req{http::bhttp::string_to_verb(method), target, 11};
   req.set(http::bhttp::field::host, "127.0.0.1");
+  for (const auto& [k, v] : headers) req.set(k, v);
   if (!body.empty()) req.set(http::bhttp::field::content_type, "application/json");
   req.body() = std::move(body);
   Reply out;

@@ -54,6 +54,10 @@ struct Reply {
 
 Reply call(uint16_t port, std::string_view method, std::string_view target, std::string body = {},
            std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
+using Fields = std::vector<std::pair<std::string, std::string>>;
+// With request headers (Authorization, x-tidal-priority, ...).
+Reply call(uint16_t port, std::string_view method, std::string_view target, std::string body, const Fields& headers,
+           std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
 
 // Polls `cond` every 20 ms until true or `timeout`; returns the last result.
 bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout);

@@ -1,0 +1,226 @@
+// Traffic management end to end: API keys, rate limits, tiers and deadlines in a
+// saturated queue, graceful drain, broken upstream streams and stalled clients — real
+// `tidal gateway` and `tidal engine` processes on loopback.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "e2e/support.h"
+
+namespace tidal::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+Fields bearer(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
+
+std::string error_code(const Reply& r) {
+  try {
+    return std::string(json::parse(r.body).at("error").at("code").as_string());
+  } catch (...) {
+    return "";
+  }
+}
+
+TEST(TrafficE2E, ApiKeysGateRequestsAndKeysFileReloads) {
+  Engine e = start_engine();
+  const std::string keys_file = write_temp("keys.yaml", "keys: []\n");
+  const std::string cfg = write_temp("auth.yaml", R"(
+auth:
+  admin_token: admin-secret
+  keys_file: )" + keys_file + R"(
+  keys:
+    - {key: sk-alpha, name: alpha, models: [tidal-tiny]}
+)");
+  Gateway gw = start_gateway({e.port}, 1, {"-c", cfg});
+  const std::string body = R"({"model":"tidal-tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":2})";
+
+  auto none = call(gw.port, "POST", "/v1/chat/completions", body);
+  EXPECT_EQ(none.status, 401u);
+  EXPECT_EQ(error_code(none), "invalid_api_key");
+  EXPECT_EQ(std::string(json::parse(none.body).at("error").at("type").as_string()), "authentication_error");
+  EXPECT_EQ(call(gw.port, "POST", "/v1/chat/completions", body, bearer("sk-wrong")).status, 401u);
+  EXPECT_EQ(call(gw.port, "POST", "/v1/chat/completions", body, bearer("sk-alpha")).status, 200u);
+  // A model the key may not use is "not found" for it.
+  auto other = call(gw.port, "POST", "/v1/chat/completions",
+                    R"({"model":"other","messages":[{"role":"user","content":"hi"}]})", bearer("sk-alpha"));
+  EXPECT_EQ(other.status, 404u);
+  EXPECT_EQ(error_code(other), "model_not_found");
+  EXPECT_EQ(call(gw.port, "GET", "/v1/models").status, 401u);
+  EXPECT_EQ(call(gw.port, "GET", "/v1/models", {}, bearer("sk-alpha")).status, 200u);
+
+  // /admin/* needs the admin token; a client key is not enough.
+  EXPECT_EQ(call(gw.port, "GET", "/admin/scaling").status, 401u);
+  EXPECT_EQ(call(gw.port, "GET", "/admin/scaling", {}, bearer("sk-alpha")).status, 401u);
+  EXPECT_EQ(call(gw.port, "GET", "/admin/scaling", {}, bearer("admin-secret")).status, 404u);  // no controller here
+
+  // A key added to the file is accepted once the gateway sees the change; keys never reach the log.
+  std::ofstream(keys_file) << "keys:\n  - {key: sk-beta, name: beta}\n";
+  EXPECT_TRUE(wait_until([&] { return call(gw.port, "POST", "/v1/chat/completions", body, bearer("sk-beta")).status == 200; }, 10s));
+  const std::string log = gw.proc->log();
+  EXPECT_EQ(log.find("sk-alpha"), std::string::npos);
+  EXPECT_EQ(log.find("sk-beta"), std::string::npos);
+  EXPECT_NE(log.find("api keys loaded"), std::string::npos);
+}
+
+TEST(TrafficE2E, RateLimitedKeyGets429WithOpenAiHeaders) {
+  Engine e = start_engine();
+  const std::string cfg = write_temp("limits.yaml", R"(
+auth:
+  keys:
+    - {key: sk-limited, name: limited, limits: {requests_per_min: 2, tokens_per_min: 100000}}
+    - {key: sk-free, name: unlimited}
+)");
+  Gateway gw = start_gateway({e.port}, 1, {"-c", cfg});
+  const std::string body = chat_body("hello", 4);
+  auto first = call(gw.port, "POST", "/v1/chat/completions", body, bearer("sk-limited"));
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(first.raw.header("x-ratelimit-limit-requests"), "2");
+  EXPECT_EQ(first.raw.header("x-ratelimit-remaining-requests"), "1");
+  EXPECT_EQ(first.raw.header("x-ratelimit-limit-tokens"), "100000");
+  EXPECT_FALSE(first.raw.header("x-ratelimit-reset-tokens").empty());
+  EXPECT_EQ(call(gw.port, "POST", "/v1/chat/completions", body, bearer("sk-limited")).status, 200u);
+  auto third = call(gw.port, "POST", "/v1/chat/completions", body, bearer("sk-limited"));
+  EXPECT_EQ(third.status, 429u);
+  EXPECT_EQ(error_code(third), "rate_limit_exceeded");
+  EXPECT_EQ(std::string(json::parse(third.body).at("error").at("type").as_string()), "rate_limit_error");
+  EXPECT_EQ(third.raw.header("x-tidal-drop-reason"), "rate_limited");
+  EXPECT_EQ(third.raw.header("x-ratelimit-remaining-requests"), "0");
+  EXPECT_EQ(third.raw.header("Retry-After"), "30");  // one request per 30 s
+  // Another key is not affected.
+  EXPECT_EQ(call(gw.port, "POST", "/v1/chat/completions", body, bearer("sk-free")).status, 200u);
+  const auto m = call(gw.port, "GET", "/metrics").body;
+  EXPECT_EQ(metric_sum(m, "tidal_queue_rejected_total", "reason=\"rate_limited\""), 1);
+}
+
+// One engine slot, a hog holding it: queued requests are served by tier, not arrival.
+TEST(TrafficE2E, PrioritiesReorderASaturatedQueue) {
+  Engine e = start_engine();
+  const std::string cfg = write_temp("tiers.yaml", R"(
+admission:
+  default_tier: free
+  tiers:
+    - {name: paid, max_queue_wait_s: 30}
+    - {name: free, max_queue_wait_s: 30}
+)");
+  Gateway gw = start_gateway({e.port}, 1, {"-c", cfg, "--max-in-flight", "1"});
+  std::thread hog([&] { call(gw.port, "POST", "/v1/chat/completions", chat_body("hog", 500)); });
+  ASSERT_TRUE(wait_until([&] { return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_in_flight") == 1; }, 10s));
+
+  std::mutex mu;
+  std::vector<std::string> finished;
+  auto send = [&](const std::string& who, const std::string& tier) {
+    auto r = call(gw.port, "POST", "/v1/chat/completions", chat_body(who, 20), {{"x-tidal-priority", tier}});
+    EXPECT_EQ(r.status, 200u) << who << ": " << r.body;
+    std::lock_guard lock(mu);
+    finished.push_back(who);
+  };
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 3; ++i) clients.emplace_back(send, "free" + std::to_string(i), "free");
+  ASSERT_TRUE(wait_until([&] {
+    return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_queue_depth", "tier=\"free\"") == 3;
+  }, 10s));
+  clients.emplace_back(send, "paid", "paid");
+  ASSERT_TRUE(wait_until([&] {
+    return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_queue_depth", "tier=\"paid\"") == 1;
+  }, 10s));
+  hog.join();
+  for (auto& t : clients) t.join();
+  ASSERT_EQ(finished.size(), 4u);
+  EXPECT_EQ(finished.front(), "paid") << "the paid request arrived last but goes first";
+  // An unknown tier name is a client error naming the header.
+  auto bad = call(gw.port, "POST", "/v1/chat/completions", chat_body("x", 2), {{"x-tidal-priority", "gold"}});
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_NE(bad.body.find("x-tidal-priority"), std::string::npos);
+}
+
+TEST(TrafficE2E, TierDeadlineShedsWithinItsWait) {
+  Engine e = start_engine();
+  const std::string cfg = write_temp("deadline.yaml", R"(
+admission:
+  default_tier: free
+  tiers:
+    - {name: paid, max_queue_wait_s: 30}
+    - {name: free, max_queue_wait_s: 0.5}
+)");
+  Gateway gw = start_gateway({e.port}, 1, {"-c", cfg, "--max-in-flight", "1"});
+  std::thread hog([&] { call(gw.port, "POST", "/v1/chat/completions", chat_body("hog", 1500)); });
+  ASSERT_TRUE(wait_until([&] { return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_in_flight") == 1; }, 10s));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto shed = call(gw.port, "POST", "/v1/chat/completions", chat_body("late", 2));
+  const double waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(shed.status, 503u);
+  EXPECT_EQ(shed.raw.header("x-tidal-drop-reason"), "deadline");
+  EXPECT_EQ(error_code(shed), "queue_timeout");
+  EXPECT_GE(waited_s, 0.45);
+  EXPECT_LT(waited_s, 2.0) << "shed at its tier's deadline, not the hog's end";
+  hog.join();
+  const auto m = call(gw.port, "GET", "/metrics").body;
+  EXPECT_EQ(metric_sum(m, "tidal_queue_rejected_total", "reason=\"deadline\",tier=\"free\""), 1);
+  EXPECT_EQ(metric_sum(m, "tidal_queue_rejected_total", "tier=\"paid\""), 0);
+}
+
+TEST(TrafficE2E, SigtermUnderStreamingLoadLosesNothing) {
+  Engine a = start_engine(), b = start_engine();
+  Gateway gw = start_gateway({a.port, b.port}, 2);
+  constexpr int kStreams = 8;
+  std::vector<Reply> replies(kStreams);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kStreams; ++i) {
+    clients.emplace_back([&, i] { replies[i] = call(gw.port, "POST", "/v1/chat/completions", chat_body("s", 400, true)); });
+  }
+  ASSERT_TRUE(wait_until([&] { return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_in_flight") == kStreams; }, 10s));
+  gw.proc->signal(SIGTERM);
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < kStreams; ++i) {
+    EXPECT_EQ(replies[i].status, 200u) << replies[i].error;
+    EXPECT_NE(replies[i].body.find("data: [DONE]"), std::string::npos) << "stream " << i << " was cut";
+  }
+  EXPECT_EQ(gw.proc->wait(20s), 0) << gw.proc->log();
+  EXPECT_NE(gw.proc->log().find("drained"), std::string::npos);
+  EXPECT_FALSE(call(gw.port, "GET", "/livez", {}, 1000ms).ok) << "no new connections after SIGTERM";
+}
+
+TEST(TrafficE2E, UpstreamBreakingMidStreamEndsWithAnSseErrorEvent) {
+  Engine e = start_engine({"--abort-after-tokens", "5"});
+  Gateway gw = start_gateway({e.port}, 1);
+  auto r = call(gw.port, "POST", "/v1/chat/completions", chat_body("cut", 50, true));
+  ASSERT_TRUE(r.ok) << "the client gets a complete (chunked) response, not a broken connection: " << r.error;
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_NE(r.body.find("data: {\"error\":"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("upstream_error"), std::string::npos);
+  EXPECT_EQ(r.body.find("[DONE]"), std::string::npos);
+  const auto m = call(gw.port, "GET", "/metrics").body;
+  EXPECT_EQ(metric_sum(m, "tidal_requests_total", "code=\"502\""), 1);
+}
+
+TEST(TrafficE2E, ClientThatStopsReadingFreesItsSlot) {
+  // Fast tokens so that a client that reads nothing fills the socket buffers quickly.
+  Engine e = start_engine({"--time-scale", "50"});
+  const std::string cfg = write_temp("stall.yaml", "gateway: {client_write_timeout_s: 1, client_send_buffer_bytes: 4096}\n");
+  Gateway gw = start_gateway({e.port}, 1, {"-c", cfg, "--max-in-flight", "1", "--queue-timeout-s", "25"});
+  http::asio::io_context ctx;
+  http::tcp::socket stalled(ctx);
+  stalled.open(http::tcp::v4());
+  stalled.set_option(http::asio::socket_base::receive_buffer_size(2048));
+  stalled.connect(http::tcp::endpoint(http::asio::ip::make_address("127.0.0.1"), gw.port));
+  const std::string body = chat_body("never read", 4000, true);
+  const std::string req = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  http::asio::write(stalled, http::asio::buffer(req));
+  ASSERT_TRUE(wait_until([&] { return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_in_flight") == 1; }, 10s));
+  // The stalled stream holds the only slot until the write deadline drops it.
+  auto next = call(gw.port, "POST", "/v1/chat/completions", chat_body("next", 4));
+  EXPECT_EQ(next.status, 200u) << next.body;
+  EXPECT_TRUE(wait_until([&] { return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_in_flight") == 0; }, 5s));
+}
+
+}  // namespace
+}  // namespace tidal::e2e
