@@ -34,6 +34,8 @@ void read_admission(const YAML::Node& n, const std::string& where, AdmissionConf
     c.fair = v == "vtc";
   }
   if (auto t = n["tiers"]) {
+    // New tiers (a pool's own): an inherited default tier no longer applies.
+    if (!n["default_tier"]) c.default_tier.clear();
     const std::string key = join_key(where, "tiers");
     if (!t.IsSequence()) throw config::KeyError(key, "must be a list of tiers");
     c.tiers.clear();

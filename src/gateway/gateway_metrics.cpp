@@ -187,6 +187,12 @@ void GatewayMetrics::count_request(const std::string& pool, std::string_view end
   requests_->Add({{"pool", pool}, {"endpoint", std::string(endpoint)}, {"code", std::to_string(status)}}).Increment();
 }
 
+void GatewayMetrics::sync_internal_errors(uint64_t total) {
+  std::lock_guard lock(mu_);
+  if (total > internal_errors_seen_) internal_errors_->Increment(static_cast<double>(total - internal_errors_seen_));
+  internal_errors_seen_ = std::max(internal_errors_seen_, total);
+}
+
 std::string GatewayMetrics::render() const { return metrics::serialize(*registry_); }
 
 }  // namespace tidal::gateway

@@ -83,7 +83,8 @@ class GatewayMetrics {
   void refresh_routing(ReplicaMetrics& m, const routing::ReplicaStats& s);
   // Counts a finished client request by pool, endpoint and HTTP status.
   void count_request(const std::string& pool, std::string_view endpoint, unsigned status);
-  void count_internal_error() { internal_errors_->Increment(); }
+  // Brings tidal_internal_errors_total up to the process-wide count (at scrape time).
+  void sync_internal_errors(uint64_t total);
 
   [[nodiscard]] std::string render() const;
 
@@ -105,6 +106,7 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Histogram>* e2e_;
   prometheus::Family<prometheus::Counter>* upstream_errors_;
   prometheus::Counter* internal_errors_;
+  uint64_t internal_errors_seen_ = 0;  // under mu_
   prometheus::Family<prometheus::Gauge>* replicas_by_state_;
   prometheus::Family<prometheus::Gauge>* desired_replicas_;
   prometheus::Family<prometheus::Counter>* scaling_decisions_;

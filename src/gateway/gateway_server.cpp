@@ -265,6 +265,8 @@ http::awaitable<void> Gateway::Impl::handle(Request& req, Exchange& ex) {
     for (const fleet::Replica* r : *registry_.snapshot()) {
       if (auto* m = metrics_.find_replica(r->id)) metrics_.refresh_routing(*m, r->stats);
     }
+    metrics_.sync_internal_errors(internal_errors().load());
+    for (const auto& p : pools_) metrics_.pool(p.config.name).fairness->Set(p.queue->jain_index());
     res.body() = metrics_.render();
     co_await ex.respond(std::move(res));
   } else {

@@ -3,6 +3,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/socket_base.hpp>
 
+#include "common/internal_errors.h"
 #include "common/log.h"
 
 namespace tidal::http {
@@ -66,10 +67,24 @@ void Server::listen() {
     acceptors_.push_back(std::move(acceptor));
   }
   port_ = port;
-  for (auto& acceptor : acceptors_) {
-    asio::co_spawn(acceptor->get_executor(), accept_loop(*acceptor), asio::detached);
-  }
+  for (auto& acceptor : acceptors_) spawn_accept_loop(*acceptor);
   listening_ = true;
+}
+
+// The accept loop never dies silently: an exception is logged, counted, and the loop
+// starts again while its acceptor is open.
+void Server::spawn_accept_loop(tcp::acceptor& acceptor) {
+  asio::co_spawn(acceptor.get_executor(), accept_loop(acceptor), [this, &acceptor](std::exception_ptr e) {
+    if (!e) return;
+    ++stats_.internal_errors;
+    ++internal_errors();
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      logger("http")->error("accept loop failed, restarting error={}", ex.what());
+    }
+    if (acceptor.is_open()) spawn_accept_loop(acceptor);
+  });
 }
 
 void Server::start() {
@@ -133,6 +148,7 @@ awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
     asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), [this](std::exception_ptr e) {
       if (!e) return;
       ++stats_.internal_errors;
+      ++internal_errors();
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& ex) {
@@ -193,6 +209,7 @@ awaitable<void> Server::session(tcp::socket socket) {
       }
     } catch (const std::exception& e) {
       ++stats_.internal_errors;
+      ++internal_errors();
       logger("http")->error("handler failed target={} error={}", std::string_view(req.target()), e.what());
       failed = true;
     }

@@ -87,6 +87,7 @@ class Server {
 
  private:
   awaitable<void> accept_loop(tcp::acceptor& acceptor);
+  void spawn_accept_loop(tcp::acceptor& acceptor);
   awaitable<void> session(tcp::socket socket);
 
   ServerOptions opts_;

@@ -173,3 +173,87 @@ TEST(GatewayConfigTest, UpstreamsTakeNginxWeightAndBackup) {
 
 }  // namespace
 }  // namespace tidal::gateway
+
+namespace tidal::gateway {
+namespace {
+
+TEST(GatewayConfigTest, AdmissionTiersGloballyAndPerPoolWithTheSingleTierDefault) {
+  auto c = parse_config(R"(
+admission:
+  default_tier: free
+  tiers: [{name: paid, max_queue_wait_s: 5}, {name: free, aging_s: 30}]
+pools:
+  - {name: a}
+  - {name: b, max_queue: 7, queue_timeout_s: 2, admission: {fairness: none, tiers: [{name: batch}]}}
+  - {name: c}
+)", "t.yaml", kNoEnv);
+  ASSERT_TRUE(c) << c.error().message;
+  const auto a = pool_admission(*c, c->pools[0]);
+  ASSERT_EQ(a.tiers.size(), 2u);
+  EXPECT_EQ(a.default_index(), 1u);
+  EXPECT_DOUBLE_EQ(a.tiers[0].max_queue_wait_s, 5);
+  const auto b = pool_admission(*c, c->pools[1]);
+  ASSERT_EQ(b.tiers.size(), 1u);
+  EXPECT_EQ(b.tiers[0].name, "batch");
+  EXPECT_FALSE(b.fair);
+  // No tiers anywhere: one tier "default" with the pool's queue limits.
+  auto plain = parse_config("pools: [{name: x, max_queue: 7, queue_timeout_s: 2}]", "t.yaml", kNoEnv);
+  ASSERT_TRUE(plain);
+  const auto x = pool_admission(*plain, plain->pools[0]);
+  ASSERT_EQ(x.tiers.size(), 1u);
+  EXPECT_EQ(x.tiers[0].name, "default");
+  EXPECT_EQ(x.tiers[0].max_queue, 7u);
+  EXPECT_DOUBLE_EQ(x.tiers[0].max_queue_wait_s, 2);
+}
+
+TEST(GatewayConfigTest, AuthKeysAreHashedAndCheckedAgainstTheTiers) {
+  auto c = parse_config(R"(
+admission: {tiers: [{name: paid}, {name: free}]}
+auth:
+  admin_token: t0k
+  keys:
+    - {key: sk-one, tier: paid, limits: {requests_per_min: 60}}
+    - {key_sha256: 4c5dc9b7708905f77f5e5d16316b5dfb425e68cb326dcd55a860e90a7707031e, name: two, tenant: acme}
+  tenants: {acme: {tokens_per_min: 1000}}
+)", "t.yaml", kNoEnv);
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->auth.keys.size(), 2u);
+  EXPECT_EQ(c->auth.keys[0].digest, sha256_hex("sk-one"));
+  EXPECT_EQ(c->auth.keys[0].name, sha256_hex("sk-one").substr(0, 8));  // never the key itself
+  EXPECT_EQ(c->auth.keys[0].tenant, c->auth.keys[0].name);
+  EXPECT_DOUBLE_EQ(c->auth.keys[0].limits.requests_per_min, 60);
+  EXPECT_EQ(c->auth.keys[1].tenant, "acme");
+  EXPECT_DOUBLE_EQ(c->auth.tenants.at("acme").tokens_per_min, 1000);
+
+  auto both = parse_config("auth: {keys: [{key: a, key_sha256: b}]}", "t.yaml", kNoEnv);
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().message.find("auth.keys[0].key"), std::string::npos) << both.error().message;
+  auto tier = parse_config("auth: {keys: [{key: a, tier: gold}]}", "t.yaml", kNoEnv);
+  ASSERT_FALSE(tier);
+  EXPECT_NE(tier.error().message.find("auth.keys[0].tier"), std::string::npos) << tier.error().message;
+  auto fairness = parse_config("admission: {fairness: fifo}", "t.yaml", kNoEnv);
+  ASSERT_FALSE(fairness);
+  EXPECT_NE(fairness.error().message.find("admission.fairness"), std::string::npos) << fairness.error().message;
+}
+
+TEST(KeyStoreTest, FindsKeysByDigestAndChecksTheAdminToken) {
+  AuthConfig a;
+  a.admin_token = "root";
+  ApiKey k;
+  k.digest = sha256_hex("sk-1");
+  k.name = "one";
+  a.keys.push_back(k);
+  KeyStore store(a);
+  ASSERT_NE(store.find("sk-1"), nullptr);
+  EXPECT_EQ(store.find("sk-1")->name, "one");
+  EXPECT_EQ(store.find("sk-2"), nullptr);
+  EXPECT_EQ(store.find(""), nullptr);
+  EXPECT_TRUE(store.admin("root"));
+  EXPECT_FALSE(store.admin("sk-1"));
+  EXPECT_EQ(bearer_token("Bearer  sk-1 "), "sk-1");
+  EXPECT_EQ(bearer_token("bearer sk-1"), "sk-1");
+  EXPECT_EQ(bearer_token("Basic abc"), "");
+}
+
+}  // namespace
+}  // namespace tidal::gateway

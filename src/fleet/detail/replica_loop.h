@@ -5,6 +5,7 @@
 #include <exception>
 #include <string_view>
 
+#include "common/internal_errors.h"
 #include "common/log.h"
 #include "http/types.h"
 
@@ -13,6 +14,7 @@ namespace tidal::fleet::detail {
 inline void spawn_replica_loop(http::asio::any_io_executor ex, http::awaitable<void> loop, std::string_view what) {
   http::asio::co_spawn(ex, std::move(loop), [what](std::exception_ptr e) {
     if (!e) return;
+    ++internal_errors();
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/check.h"
+#include "common/internal_errors.h"
 #include "common/log.h"
 #include "fleet/health_checker.h"
 #include "gateway/admission_queue.h"
