@@ -39,7 +39,7 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
     co_await respond_error(ex, d->error, with_reason(d->headers, d->reason));
     co_return;
   }
-  const Pass& pass = std::get<Pass>(gate);
+  Pass pass = std::get<Pass>(std::move(gate));
   if (!pool) {
     const Error e = make_error(ErrorKind::kNotFound, "The model `" + parsed->model + "` does not exist.", "model",
                                "model_not_found");
@@ -54,6 +54,14 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
                                "model", "model_not_found");
     metrics_.count_request(pool_name, name, 404);
     co_await ex.respond(error_response(e));
+    co_return;
+  }
+  // Rate limits (after the model checks: a refused request reserves nothing).
+  std::optional<Denial> limited = co_await gate_.limit(pass, *parsed);
+  if (limited) {
+    if (limited->reason) metrics_.pool(pool_name).reject(limited->tier, *limited->reason);
+    metrics_.count_request(pool_name, name, openai::http_status(limited->error.kind));
+    co_await respond_error(ex, limited->error, with_reason(limited->headers, limited->reason));
     co_return;
   }
   // The token ledger: the reservation is charged to the tenant's fairness counter when a

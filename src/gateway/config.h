@@ -14,6 +14,7 @@
 #include "fleet/health_checker.h"
 #include "fleet/registry.h"
 #include "gateway/auth.h"
+#include "gateway/rate_limiter.h"
 #include "routing/policy.h"
 #include "scaling/config.h"
 
@@ -64,6 +65,7 @@ struct GatewayConfig {
   // with each pool's max_queue and queue_timeout_s.
   admission::AdmissionConfig admission;
   AuthConfig auth;                       // API keys; none: every request is anonymous
+  RateLimitBackendConfig rate_limits;    // where the keys' limits are kept (local or Redis)
   fleet::HealthCheckConfig health;
   fleet::ScrapeConfig scrape;            // engine /metrics (vLLM or llama.cpp) per replica
   std::vector<PoolConfig> pools;

@@ -11,8 +11,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-double now_s() { return std::chrono::duration<double>(SteadyClock::now().time_since_epoch()).count(); }
-
 std::string_view header(const http::Request& req, std::string_view name) {
   auto it = req.find(name);
   return it == req.end() ? std::string_view{} : std::string_view(it->value().data(), it->value().size());
@@ -108,36 +106,55 @@ std::variant<Pass, Denial> Gatekeeper::check(const http::Request& req, const ope
         SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double, std::milli>(ms));
   }
 
-  // Rate limits: the key's, then its tenant's; both must pass.
+  return pass;
+}
+
+http::awaitable<std::optional<Denial>> Gatekeeper::limit(Pass& pass, const openai::CompletionRequest& parsed) {
+  // The key's, then its tenant's; both must pass.
   const admission::RateLimits* key_limits = pass.key && pass.key->limits.any() ? &pass.key->limits : nullptr;
   const admission::RateLimits* ten_limits = pass.key ? tenant_limits(pass.tenant) : nullptr;
-  if (!key_limits && !ten_limits) return pass;
-  const double now = now_s();
+  if (!key_limits && !ten_limits) co_return std::nullopt;
   pass.reserved_tokens =
       static_cast<double>(parsed.prompt_tokens) + (parsed.max_tokens ? *parsed.max_tokens : kDefaultReservedOutputTokens);
+  auto unavailable = [&]() -> std::optional<Denial> {
+    if (fail_open_) return std::nullopt;
+    return Denial{make_error(ErrorKind::kUnavailable, "the rate limiter is unavailable; try again", "",
+                             "rate_limiter_unavailable"),
+                  DropReason::kShed, {}, pass.who.tier};
+  };
+  bool key_reserved = false;
   if (key_limits) {
-    const auto d = limiter_.reserve("key:" + pass.key->digest, *key_limits, pass.reserved_tokens, now);
-    limit_headers(d, pass.headers);
-    if (!d.allowed) return rate_limited(d, "key " + pass.key->name, std::move(pass.headers), pass.who.tier);
+    const auto b = co_await limiter_->reserve("key:" + pass.key->digest, *key_limits, pass.reserved_tokens);
+    if (b.unavailable) {
+      pass.reserved_tokens = 0;  // nothing to reconcile
+      co_return unavailable();
+    }
+    limit_headers(b.decision, pass.headers);
+    if (!b.decision.allowed) {
+      pass.reserved_tokens = 0;
+      co_return rate_limited(b.decision, "key " + pass.key->name, std::move(pass.headers), pass.who.tier);
+    }
+    key_reserved = true;
   }
   if (ten_limits) {
-    const auto d = limiter_.reserve("tenant:" + pass.tenant, *ten_limits, pass.reserved_tokens, now);
-    if (!d.allowed) {
-      if (key_limits) limiter_.cancel("key:" + pass.key->digest, *key_limits, pass.reserved_tokens, now);
-      return rate_limited(d, "tenant " + pass.tenant, std::move(pass.headers), pass.who.tier);
+    const auto b = co_await limiter_->reserve("tenant:" + pass.tenant, *ten_limits, pass.reserved_tokens);
+    if (b.unavailable || !b.decision.allowed) {
+      if (key_reserved) limiter_->cancel("key:" + pass.key->digest, *key_limits, pass.reserved_tokens);
+      pass.reserved_tokens = 0;
+      if (b.unavailable) co_return unavailable();
+      co_return rate_limited(b.decision, "tenant " + pass.tenant, std::move(pass.headers), pass.who.tier);
     }
   }
-  return pass;
+  co_return std::nullopt;
 }
 
 void Gatekeeper::finish(const Pass& pass, double used_tokens) {
   if (!pass.key || pass.reserved_tokens <= 0) return;
-  const double now = now_s();
   if (pass.key->limits.any()) {
-    limiter_.reconcile("key:" + pass.key->digest, pass.key->limits, pass.reserved_tokens, used_tokens, now);
+    limiter_->reconcile("key:" + pass.key->digest, pass.key->limits, pass.reserved_tokens, used_tokens);
   }
   if (const auto* t = tenant_limits(pass.tenant)) {
-    limiter_.reconcile("tenant:" + pass.tenant, *t, pass.reserved_tokens, used_tokens, now);
+    limiter_->reconcile("tenant:" + pass.tenant, *t, pass.reserved_tokens, used_tokens);
   }
 }
 

@@ -18,6 +18,7 @@
 #include "gateway/admission_queue.h"
 #include "gateway/auth.h"
 #include "gateway/gateway_metrics.h"
+#include "gateway/rate_limiter.h"
 #include "http/types.h"
 #include "openai/request.h"
 
@@ -47,22 +48,29 @@ inline constexpr double kDefaultReservedOutputTokens = 512;
 
 class Gatekeeper {
  public:
-  explicit Gatekeeper(AuthConfig config) : keys_(std::move(config)) {}
+  // `fail_open`: when the limiter cannot decide (Redis down), admit (else 503).
+  Gatekeeper(AuthConfig config, std::unique_ptr<RateLimiter> limiter, bool fail_open)
+      : keys_(std::move(config)), limiter_(std::move(limiter)), fail_open_(fail_open) {}
 
-  // `tiers`: the admission config of the pool the request goes to.
+  // Who it is and its tier. `tiers`: the admission config of the pool it goes to.
   [[nodiscard]] std::variant<Pass, Denial> check(const http::Request& req, const openai::CompletionRequest& parsed,
                                                  const admission::AdmissionConfig& tiers);
+  // The key's and its tenant's rate limits: reserves prompt + max_tokens, fills the
+  // x-ratelimit-* headers; a Denial when over a limit.
+  http::awaitable<std::optional<Denial>> limit(Pass& pass, const openai::CompletionRequest& parsed);
   // The response ended having used `used_tokens` (prompt + completion).
   void finish(const Pass& pass, double used_tokens);
   // /admin/*: whether the request carries the admin token (or none is configured).
   [[nodiscard]] bool admin(const http::Request& req) const;
   [[nodiscard]] KeyStore& keys() { return keys_; }
+  [[nodiscard]] RateLimiter& limiter() { return *limiter_; }
 
  private:
   const admission::RateLimits* tenant_limits(const std::string& tenant) const;
 
   KeyStore keys_;
-  admission::LocalLimiter limiter_;
+  std::unique_ptr<RateLimiter> limiter_;
+  bool fail_open_;
 };
 
 }  // namespace tidal::gateway

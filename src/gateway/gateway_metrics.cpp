@@ -37,6 +37,7 @@ GatewayMetrics::GatewayMetrics() {
   e2e_ = &BuildHistogram().Name("tidal_e2e_seconds").Help("End-to-end request latency per replica.").Register(r);
   upstream_errors_ = &BuildCounter().Name("tidal_upstream_errors_total").Help("Upstream failures by replica and kind.").Register(r);
   internal_errors_ = &BuildCounter().Name("tidal_internal_errors_total").Help("Unexpected failures caught at the top of a coroutine.").Register(r).Add({});
+  limiter_failures_ = &BuildCounter().Name("tidal_ratelimit_backend_failures_total").Help("Rate-limit decisions the backend (Redis) could not make; rate_limits.on_failure decided them.").Register(r).Add({});
   replicas_by_state_ = &BuildGauge().Name("tidal_replicas").Help("Replicas the controller manages, by pool and state.").Register(r);
   desired_replicas_ = &BuildGauge().Name("tidal_desired_replicas").Help("Replicas (ready + starting) the controller wants.").Register(r);
   scaling_decisions_ = &BuildCounter().Name("tidal_scaling_decisions_total").Help("Scale decisions by pool, direction and the policy that drove them.").Register(r);
@@ -185,6 +186,12 @@ void GatewayMetrics::count_request(const std::string& pool, std::string_view end
     }
   }
   requests_->Add({{"pool", pool}, {"endpoint", std::string(endpoint)}, {"code", std::to_string(status)}}).Increment();
+}
+
+void GatewayMetrics::sync_limiter_failures(uint64_t total) {
+  std::lock_guard lock(mu_);
+  if (total > limiter_failures_seen_) limiter_failures_->Increment(static_cast<double>(total - limiter_failures_seen_));
+  limiter_failures_seen_ = std::max(limiter_failures_seen_, total);
 }
 
 void GatewayMetrics::sync_internal_errors(uint64_t total) {

@@ -91,6 +91,7 @@ Gateway::Impl::~Impl() {
   // destroyed: destroy them while those still exist.
   server_.stop();
   server_.join();
+  gate_.limiter().stop();  // completes what waits on Redis before the frames go
   server_.shutdown();
 }
 
@@ -266,6 +267,7 @@ http::awaitable<void> Gateway::Impl::handle(Request& req, Exchange& ex) {
       if (auto* m = metrics_.find_replica(r->id)) metrics_.refresh_routing(*m, r->stats);
     }
     metrics_.sync_internal_errors(internal_errors().load());
+    metrics_.sync_limiter_failures(gate_.limiter().failures());
     for (const auto& p : pools_) metrics_.pool(p.config.name).fairness->Set(p.queue->jain_index());
     res.body() = metrics_.render();
     co_await ex.respond(std::move(res));

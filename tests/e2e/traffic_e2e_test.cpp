@@ -224,3 +224,76 @@ TEST(TrafficE2E, ClientThatStopsReadingFreesItsSlot) {
 
 }  // namespace
 }  // namespace tidal::e2e
+
+namespace tidal::e2e {
+namespace {
+
+// A real redis-server on loopback (no persistence), restartable on the same port.
+struct RedisServer {
+  uint16_t port = free_port();  // must be known before it binds, to restart on the same address
+  std::unique_ptr<Process> proc;
+  void start() {
+    proc = std::make_unique<Process>(std::vector<std::string>{"--port", std::to_string(port), "--bind", "127.0.0.1",
+                                                              "--save", "", "--appendonly", "no"},
+                                     std::vector<std::string>{}, "/usr/bin/redis-server");
+    ASSERT_TRUE(wait_until([&] { return proc->log().find("Ready to accept connections") != std::string::npos; }, 10s))
+        << proc->log();
+  }
+  void stop() {
+    proc->signal(SIGKILL);
+    proc->wait(5s);
+    proc.reset();
+  }
+};
+
+std::string redis_config(uint16_t port, const char* on_failure) {
+  return std::string(R"(
+rate_limits: {backend: redis, redis_url: "redis://127.0.0.1:)") + std::to_string(port) + R"(", on_failure: )" +
+         on_failure + R"(}
+auth:
+  keys:
+    - {key: sk-shared, name: shared, limits: {requests_per_min: 3}}
+)";
+}
+
+TEST(TrafficE2E, RedisLimitsHoldAcrossTwoGatewaysAndSurviveARestart) {
+  RedisServer redis;
+  redis.start();
+  Engine e = start_engine();
+  const std::string open_cfg = write_temp("redis-open.yaml", redis_config(redis.port, "open"));
+  const std::string closed_cfg = write_temp("redis-closed.yaml", redis_config(redis.port, "closed"));
+  Gateway g1 = start_gateway({e.port}, 1, {"-c", open_cfg});
+  Gateway g2 = start_gateway({e.port}, 1, {"-c", closed_cfg});
+  const std::string body = chat_body("hi", 2);
+  auto send = [&](const Gateway& g) { return call(g.port, "POST", "/v1/chat/completions", body, bearer("sk-shared")); };
+  // Three requests per minute for the key, whichever gateway they reach.
+  EXPECT_EQ(send(g1).status, 200u);
+  EXPECT_EQ(send(g2).status, 200u);
+  auto third = send(g1);
+  EXPECT_EQ(third.status, 200u);
+  EXPECT_EQ(third.raw.header("x-ratelimit-remaining-requests"), "0");
+  auto over2 = send(g2);
+  EXPECT_EQ(over2.status, 429u);
+  EXPECT_EQ(over2.raw.header("x-tidal-drop-reason"), "rate_limited");
+  EXPECT_EQ(send(g1).status, 429u);
+
+  // Redis gone: the fail-open gateway admits, the fail-closed one refuses with 503.
+  redis.stop();
+  EXPECT_EQ(send(g1).status, 200u);
+  auto closed = send(g2);
+  EXPECT_EQ(closed.status, 503u);
+  EXPECT_EQ(error_code(closed), "rate_limiter_unavailable");
+  EXPECT_GT(metric_sum(call(g1.port, "GET", "/metrics").body, "tidal_ratelimit_backend_failures_total"), 0);
+  EXPECT_NE(g1.proc->log().find("redis rate limiter unavailable"), std::string::npos);
+
+  // Back (empty: a fresh bucket): both gateways enforce the shared limit again.
+  redis.start();
+  ASSERT_TRUE(wait_until([&] { return send(g2).status == 200; }, 10s)) << g2.proc->log();
+  int ok = 1;  // the one that got through above
+  for (int i = 0; i < 4; ++i) ok += send(i % 2 ? g1 : g2).status == 200 ? 1 : 0;
+  EXPECT_EQ(ok, 3) << "three per minute across both gateways after the restart";
+  EXPECT_NE(g2.proc->log().find("redis rate limiter connected"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tidal::e2e

@@ -39,6 +39,12 @@ Response error_response(const Error& e);
 // error event (the OpenAI error body) and the stream ends.
 // `headers` go on the response (not on an event stream already started).
 http::awaitable<void> respond_error(Exchange& ex, const Error& e, const Headers& headers = {});
+// The configured rate-limit backend (validated with the config).
+inline std::unique_ptr<RateLimiter> make_limiter(const RateLimitBackendConfig& c) {
+  auto l = make_rate_limiter(c);
+  TIDAL_CHECK(l.has_value());
+  return std::move(*l);
+}
 inline std::chrono::milliseconds ms(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000.0)); }
 
 // Per event loop state: nothing here is shared between threads (the policies' shared
@@ -133,7 +139,7 @@ class Gateway::Impl {
 
   // Coroutine frames are destroyed in ~Impl (server_.shutdown()) before any member.
   GatewayConfig config_;
-  Gatekeeper gate_{config_.auth};
+  Gatekeeper gate_{config_.auth, make_limiter(config_.rate_limits), config_.rate_limits.fail_open};
   std::atomic<bool> draining_{false};  // SIGTERM: not ready, no new connections
   fleet::Registry registry_;
   GatewayMetrics metrics_;
