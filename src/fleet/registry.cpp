@@ -69,13 +69,17 @@ bool Registry::model_served(std::string_view pool, uint64_t model) const {
 void Registry::views(std::string_view pool, std::vector<routing::ReplicaView>& out, uint64_t model) const {
   out.clear();
   auto list = snapshot();
+  int64_t now_ns = 0;  // read only when a breaker is not closed
   for (const Replica* r : *list) {
     if (r->pool != pool) continue;
+    const bool breaker_ok =
+        r->breaker.closed() ||
+        r->breaker.allows(now_ns ? now_ns : (now_ns = std::chrono::steady_clock::now().time_since_epoch().count()));
     routing::ReplicaView v;
     v.id = r->id;
     v.in_flight = r->in_flight.load(std::memory_order_relaxed);
     v.max_in_flight = r->max_in_flight;
-    v.routable = r->state.load(std::memory_order_relaxed) == ReplicaState::kReady &&
+    v.routable = breaker_ok && r->state.load(std::memory_order_relaxed) == ReplicaState::kReady &&
                  (model == 0 || may_serve(r->model_filter.load(std::memory_order_relaxed), model));
     v.weight = r->options.weight;
     v.backup = r->options.backup;

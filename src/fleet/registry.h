@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fleet/breaker.h"
 #include "http/types.h"
 #include "http/url.h"
 #include "routing/replica_stats.h"
@@ -53,6 +54,7 @@ struct Replica {
   std::atomic<uint64_t> model_filter{0};
   // What routing keeps about the requests sent here (tokens in flight, latency EWMA, ...).
   routing::ReplicaStats stats;
+  CircuitBreaker breaker;  // passive outlier detection from the gateway's own requests
 
   [[nodiscard]] std::string name() const { return url.authority(); }
 };

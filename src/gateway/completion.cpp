@@ -88,6 +88,14 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
                          t0 + ms(config_.request_timeout_s)};
   std::vector<ReplicaId> tried;
   std::string last_error;
+  RetryBudget::Active active(*pool->retry_budget);
+  // A retry holds a token of the pool's retry budget for its attempt.
+  struct RetryToken {
+    RetryBudget* budget = nullptr;
+    ~RetryToken() {
+      if (budget) budget->end_retry();
+    }
+  } retry_token;
   // A stream waiting for scale from zero starts its response and gets SSE comments,
   // so that clients and proxies in between do not time out during the cold start.
   WaitTicker keepalive{ms(config_.stream_keepalive_s), [&ex]() -> http::awaitable<bool> {
@@ -104,6 +112,13 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
                        }};
   const WaitTicker* ticker = parsed->stream ? &keepalive : nullptr;
   for (uint32_t attempt = 0; attempt < config_.max_attempts; ++attempt) {
+    if (attempt > 0 && !retry_token.budget) {
+      if (!pool->retry_budget->try_retry()) {
+        metrics_.pool(pool_name).retries_denied->Increment();
+        break;  // the budget is spent: answer with the last error
+      }
+      retry_token.budget = pool->retry_budget.get();
+    }
     auto admitted = co_await pool->queue->admit(policy, info, tried, pass.who, ticker);
     if (!admitted) {
       if (admitted.error().code == "cancelled") co_return;
@@ -134,6 +149,7 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
     } slot{*pool->queue, metrics_.replica(id), id};
     slot.m.in_flight->Increment();
     fleet::Replica& replica = registry_.at(id);
+    replica.breaker.on_dispatch(SteadyClock::now().time_since_epoch().count());
     const uint32_t dispatch_in_flight = replica.in_flight.load(std::memory_order_relaxed);
     // The request's routing bookkeeping on the replica; released however this frame
     // ends (a frame destroyed while suspended counts as cancelled).
@@ -169,6 +185,7 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
       if (out.result == ProxyResult::kDone) metrics_.count_replica_request(slot.m, out.status);
     }
 
+    record_attempt(registry_, replica, out, config_.resilience.breaker, slot.m);
     switch (out.error) {
       case UpstreamError::kConnect: slot.m.errors_connect->Increment(); break;
       case UpstreamError::kReset: slot.m.errors_reset->Increment(); break;

@@ -105,7 +105,8 @@ void apply_env(YAML::Node& root, char** env) {
 GatewayConfig decode(const YAML::Node& root) {
   GatewayConfig c;
   if (root.IsNull()) return c;
-  check_keys(root, "", {"gateway", "routing", "health", "scrape", "pools", "admission", "auth", "rate_limits"});
+  check_keys(root, "", {"gateway", "routing", "health", "scrape", "pools", "admission", "auth", "rate_limits",
+                        "resilience"});
   if (auto g = root["gateway"]) {
     check_keys(g, "gateway", {"host", "port", "threads", "max_body_bytes", "connect_timeout_ms", "request_timeout_s",
                               "upstream_idle_timeout_s", "client_idle_timeout_s", "max_attempts",
@@ -130,6 +131,7 @@ GatewayConfig decode(const YAML::Node& root) {
   if (auto a = root["admission"]) admission::read_admission(a, "admission", c.admission);
   if (auto a = root["auth"]) read_auth(a, "auth", c.auth);
   if (auto r = root["rate_limits"]) read_rate_limits(r, "rate_limits", c.rate_limits);
+  if (auto r = root["resilience"]) read_resilience(r, "resilience", c.resilience);
   if (auto m = root["scrape"]) {
     check_keys(m, "scrape", {"interval_ms", "timeout_ms", "path"});
     read_ms(m, "scrape", "interval_ms", c.scrape.interval);
@@ -231,6 +233,7 @@ Result<bool> validate(const GatewayConfig& c) {
   if (c.client_write_timeout_s < 0) return bad("gateway.client_write_timeout_s", "must be >= 0 (0: none)");
   if (auto ok = admission::validate(c.admission, "admission"); !ok) return ok.error();
   if (auto ok = validate(c.rate_limits); !ok) return ok.error();
+  if (auto ok = validate(c.resilience); !ok) return ok.error();
   std::set<std::string> names;
   for (size_t i = 0; i < c.pools.size(); ++i) {
     const auto& p = c.pools[i];

@@ -15,6 +15,7 @@
 #include "fleet/registry.h"
 #include "gateway/auth.h"
 #include "gateway/rate_limiter.h"
+#include "gateway/resilience.h"
 #include "routing/policy.h"
 #include "scaling/config.h"
 
@@ -66,6 +67,7 @@ struct GatewayConfig {
   admission::AdmissionConfig admission;
   AuthConfig auth;                       // API keys; none: every request is anonymous
   RateLimitBackendConfig rate_limits;    // where the keys' limits are kept (local or Redis)
+  ResilienceConfig resilience;           // circuit breakers and the retry budget
   fleet::HealthCheckConfig health;
   fleet::ScrapeConfig scrape;            // engine /metrics (vLLM or llama.cpp) per replica
   std::vector<PoolConfig> pools;

@@ -27,6 +27,9 @@ GatewayMetrics::GatewayMetrics() {
   rejected_ = &BuildCounter().Name("tidal_queue_rejected_total").Help("Requests refused by the gateway, by pool, tier and reason (the x-tidal-drop-reason header).").Register(r);
   fairness_ = &BuildGauge().Name("tidal_fairness_jain_index").Help("Jain's fairness index over tokens served per tenant since start (1 = equal shares).").Register(r);
   retries_ = &BuildCounter().Name("tidal_retries_total").Help("Upstream attempts retried on another replica.").Register(r);
+  retries_denied_ = &BuildCounter().Name("tidal_retries_denied_total").Help("Retries not made because the pool's retry budget was spent.").Register(r);
+  breaker_open_ = &BuildGauge().Name("tidal_breaker_open").Help("1 while the replica's circuit breaker is open or half-open.").Register(r);
+  breaker_trips_ = &BuildCounter().Name("tidal_breaker_trips_total").Help("Times the replica's circuit breaker opened.").Register(r);
   in_flight_ = &BuildGauge().Name("tidal_in_flight").Help("Requests in flight per replica.").Register(r);
   replica_requests_ = &BuildCounter().Name("tidal_replica_requests_total").Help("Requests answered by each replica, by HTTP status: how load was spread.").Register(r);
   tokens_in_flight_ = &BuildGauge().Name("tidal_replica_tokens_in_flight").Help("Prompt + max_tokens of the requests in flight per replica.").Register(r);
@@ -58,6 +61,8 @@ void GatewayMetrics::remove_replica(routing::ReplicaId id) {
   ttft_->Remove(m.ttft);
   e2e_->Remove(m.e2e);
   for (auto* c : {m.errors_connect, m.errors_reset, m.errors_timeout, m.errors_status}) upstream_errors_->Remove(c);
+  breaker_open_->Remove(m.breaker_open);
+  breaker_trips_->Remove(m.breaker_trips);
   auto next = std::make_shared<std::vector<std::shared_ptr<ReplicaMetrics>>>(*list);
   (*next)[id].reset();
   replicas_.store(std::move(next));
@@ -99,6 +104,7 @@ PoolMetrics& GatewayMetrics::add_pool(const std::string& pool, const std::vector
     m->tiers.push_back(t);
   }
   m->retries = &retries_->Add({{"pool", pool}});
+  m->retries_denied = &retries_denied_->Add({{"pool", pool}});
   m->fairness = &fairness_->Add({{"pool", pool}});
   m->fairness->Set(1);
   pools_.emplace_back(pool, std::move(m));
@@ -135,6 +141,8 @@ void GatewayMetrics::add_replica(routing::ReplicaId id, const std::string& pool,
   m->errors_reset = &upstream_errors_->Add({{"pool", pool}, {"replica", name}, {"kind", "reset"}});
   m->errors_timeout = &upstream_errors_->Add({{"pool", pool}, {"replica", name}, {"kind", "timeout"}});
   m->errors_status = &upstream_errors_->Add({{"pool", pool}, {"replica", name}, {"kind", "status_5xx"}});
+  m->breaker_open = &breaker_open_->Add(l);
+  m->breaker_trips = &breaker_trips_->Add(l);
   auto next = std::make_shared<std::vector<std::shared_ptr<ReplicaMetrics>>>(*replicas_.load());
   if (next->size() <= id) next->resize(id + 1);
   (*next)[id] = std::move(m);

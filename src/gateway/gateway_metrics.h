@@ -36,6 +36,7 @@ struct TierMetrics {
 struct PoolMetrics {
   std::vector<TierMetrics> tiers;  // in the pool's admission tier order
   prometheus::Counter* retries;
+  prometheus::Counter* retries_denied;  // the retry budget was spent
   prometheus::Gauge* fairness;     // Jain's index over tokens served per tenant
 
   void reject(uint32_t tier, DropReason r) { tiers[tier].rejected[static_cast<size_t>(r)]->Increment(); }
@@ -57,6 +58,8 @@ struct ReplicaMetrics {
   prometheus::Counter* errors_reset;
   prometheus::Counter* errors_timeout;
   prometheus::Counter* errors_status;
+  prometheus::Gauge* breaker_open;      // 1 while the circuit is open or half-open
+  prometheus::Counter* breaker_trips;
 };
 
 class GatewayMetrics {
@@ -96,6 +99,9 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Histogram>* queue_wait_;
   prometheus::Family<prometheus::Counter>* rejected_;
   prometheus::Family<prometheus::Counter>* retries_;
+  prometheus::Family<prometheus::Counter>* retries_denied_;
+  prometheus::Family<prometheus::Gauge>* breaker_open_;
+  prometheus::Family<prometheus::Counter>* breaker_trips_;
   prometheus::Family<prometheus::Gauge>* fairness_;
   prometheus::Family<prometheus::Gauge>* in_flight_;
   prometheus::Family<prometheus::Counter>* replica_requests_;

@@ -59,6 +59,7 @@ Gateway::Impl::Impl(GatewayConfig config)
     auto& pm = metrics_.add_pool(pc.name, tiers);
     Pool p{pc, std::make_unique<AdmissionQueue>(registry_, pc.name, std::move(adm), pc.max_queue, pm)};
     p.routing = pc.routing.value_or(config_.routing);
+    p.retry_budget = std::make_unique<RetryBudget>(config_.resilience.retry_budget);
     p.routing_state = std::make_unique<routing::SharedState>(p.routing);
     p.index = pools_.size();
     pools_.push_back(std::move(p));

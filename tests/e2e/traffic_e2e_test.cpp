@@ -297,3 +297,44 @@ TEST(TrafficE2E, RedisLimitsHoldAcrossTwoGatewaysAndSurviveARestart) {
 
 }  // namespace
 }  // namespace tidal::e2e
+
+namespace tidal::e2e {
+namespace {
+
+TEST(TrafficE2E, ReplicaAnswering500sIsEjectedAndTrafficMoves) {
+  Engine good = start_engine(), bad = start_engine({"--error-rate", "1"});
+  const std::string cfg = write_temp("breaker.yaml", R"(
+resilience: {breaker: {consecutive_failures: 3, cooldown_s: 60}}
+)");
+  Gateway gw = start_gateway({good.port, bad.port}, 2, {"-c", cfg});
+  int failed = 0;
+  for (int i = 0; i < 40; ++i) failed += call(gw.port, "POST", "/v1/chat/completions", chat_body("x", 2)).status == 500 ? 1 : 0;
+  // The bad replica answered 500 until its third failure in a row, then got nothing more.
+  EXPECT_EQ(failed, 3);
+  const auto m = call(gw.port, "GET", "/metrics").body;
+  const std::string bad_series = "replica=\"127.0.0.1:" + std::to_string(bad.port) + "\"";
+  EXPECT_EQ(metric_sum(m, "tidal_breaker_open", bad_series), 1);
+  EXPECT_EQ(metric_sum(m, "tidal_breaker_trips_total", bad_series), 1);
+  EXPECT_NE(gw.proc->log().find("circuit opened replica=127.0.0.1:" + std::to_string(bad.port)), std::string::npos);
+}
+
+TEST(TrafficE2E, HangingReplicaTimesOutAndTheRequestIsRetriedElsewhere) {
+  Engine good = start_engine(), hung = start_engine({"--hang-rate", "1"});
+  const std::string cfg = write_temp("hang.yaml", R"(
+gateway: {upstream_idle_timeout_s: 0.5}
+resilience: {breaker: {consecutive_failures: 2, cooldown_s: 60}}
+)");
+  Gateway gw = start_gateway({good.port, hung.port}, 2, {"-c", cfg});
+  for (int i = 0; i < 10; ++i) {
+    auto r = call(gw.port, "POST", "/v1/chat/completions", chat_body("x", 2));
+    EXPECT_EQ(r.status, 200u) << r.body;
+  }
+  const auto m = call(gw.port, "GET", "/metrics").body;
+  const std::string hung_series = "replica=\"127.0.0.1:" + std::to_string(hung.port) + "\"";
+  EXPECT_EQ(metric_sum(m, "tidal_upstream_errors_total", "kind=\"timeout\",pool=\"default\"," + hung_series), 2);
+  EXPECT_EQ(metric_sum(m, "tidal_retries_total"), 2);
+  EXPECT_EQ(metric_sum(m, "tidal_breaker_open", hung_series), 1) << "two timeouts in a row open its circuit";
+}
+
+}  // namespace
+}  // namespace tidal::e2e

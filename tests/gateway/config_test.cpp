@@ -257,3 +257,47 @@ TEST(KeyStoreTest, FindsKeysByDigestAndChecksTheAdminToken) {
 
 }  // namespace
 }  // namespace tidal::gateway
+
+namespace tidal::gateway {
+namespace {
+
+TEST(RetryBudgetTest, RetriesStayABoundedShareOfLiveRequests) {
+  RetryBudget budget({.percent = 20, .min_concurrency = 2});
+  std::vector<std::unique_ptr<RetryBudget::Active>> live;
+  for (int i = 0; i < 20; ++i) live.push_back(std::make_unique<RetryBudget::Active>(budget));
+  // 20 % of 20 in flight = 4 retries at once.
+  int granted = 0;
+  for (int i = 0; i < 10; ++i) granted += budget.try_retry() ? 1 : 0;
+  EXPECT_EQ(granted, 4);
+  budget.end_retry();
+  EXPECT_TRUE(budget.try_retry());
+  EXPECT_FALSE(budget.try_retry());
+  // With little traffic the floor applies.
+  RetryBudget quiet({.percent = 20, .min_concurrency = 2});
+  RetryBudget::Active one(quiet);
+  EXPECT_TRUE(quiet.try_retry());
+  EXPECT_TRUE(quiet.try_retry());
+  EXPECT_FALSE(quiet.try_retry());
+}
+
+TEST(GatewayConfigTest, ResilienceAndRateLimitBackendAreReadAndChecked) {
+  auto c = parse_config(R"(
+resilience:
+  breaker: {consecutive_failures: 3, cooldown_s: 2, max_ejected_pct: 34}
+  retry_budget: {percent: 10, min_concurrency: 1}
+rate_limits: {backend: redis, redis_url: "redis://10.0.0.5:6380", on_failure: closed}
+)", "t.yaml", kNoEnv);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->resilience.breaker.consecutive_failures, 3u);
+  EXPECT_DOUBLE_EQ(c->resilience.retry_budget.percent, 10);
+  EXPECT_FALSE(c->rate_limits.fail_open);
+  auto url = parse_config("rate_limits: {backend: redis, redis_url: \"http://x\"}", "t.yaml", kNoEnv);
+  ASSERT_FALSE(url);
+  EXPECT_NE(url.error().message.find("rate_limits.redis_url"), std::string::npos) << url.error().message;
+  auto rate = parse_config("resilience: {breaker: {failure_rate: 2}}", "t.yaml", kNoEnv);
+  ASSERT_FALSE(rate);
+  EXPECT_NE(rate.error().message.find("resilience.breaker.failure_rate"), std::string::npos) << rate.error().message;
+}
+
+}  // namespace
+}  // namespace tidal::gateway

@@ -18,6 +18,7 @@
 #include "gateway/models_merge.h"
 #include "gateway/proxy.h"
 #include "gateway/request_routing.h"
+#include "gateway/resilience.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "openai/error.h"
@@ -95,6 +96,7 @@ struct Pool {
   std::unique_ptr<routing::SharedState> routing_state;
   size_t index = 0;                               // in pools_ and LoopContext::policies
   std::unique_ptr<PoolLoad> load = std::make_unique<PoolLoad>();
+  std::unique_ptr<RetryBudget> retry_budget;
 };
 
 class Gateway::Impl {
