@@ -42,13 +42,16 @@ void read_admission(const YAML::Node& n, const std::string& where, AdmissionConf
     for (size_t i = 0; i < t.size(); ++i) {
       const std::string at = key + "[" + std::to_string(i) + "]";
       const YAML::Node& tn = t[i];
-      config::check_keys(tn, at, {"name", "max_queue_wait_s", "max_queue", "aging_s", "order", "ttft_target_ms"});
+      config::check_keys(tn, at, {"name", "max_queue_wait_s", "max_queue", "aging_s", "order", "ttft_target_ms", "hedge",
+                                  "hedge_delay_ms"});
       TierConfig tier;
       read(tn, at, "name", tier.name);
       read(tn, at, "max_queue_wait_s", tier.max_queue_wait_s);
       read(tn, at, "max_queue", tier.max_queue);
       read(tn, at, "aging_s", tier.aging_s);
       read(tn, at, "ttft_target_ms", tier.ttft_target_ms);
+      read(tn, at, "hedge", tier.hedge);
+      read(tn, at, "hedge_delay_ms", tier.hedge_delay_ms);
       if (auto o = tn["order"]) {
         const auto v = config::as<std::string>(o, join_key(at, "order"));
         if (v != "fcfs" && v != "edf") throw config::KeyError(join_key(at, "order"), "must be fcfs or edf, not '" + v + "'");
@@ -71,6 +74,7 @@ Result<bool> validate(const AdmissionConfig& c, const std::string& where) {
     if (!(t.max_queue_wait_s > 0)) return bad(at + ".max_queue_wait_s", "must be > 0");
     if (t.aging_s < 0) return bad(at + ".aging_s", "must be >= 0");
     if (t.ttft_target_ms < 0) return bad(at + ".ttft_target_ms", "must be >= 0");
+    if (t.hedge_delay_ms < 0) return bad(at + ".hedge_delay_ms", "must be >= 0");
   }
   if (!c.default_tier.empty() && c.tier_index(c.default_tier) < 0) {
     return bad("default_tier", "'" + c.default_tier + "' is not one of the tiers");

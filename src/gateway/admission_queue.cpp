@@ -87,6 +87,12 @@ void AdmissionQueue::wake() {
   wake_best_locked();
 }
 
+std::optional<ReplicaId> AdmissionQueue::try_admit_now(routing::RoutingPolicy& policy, const routing::RequestInfo& req,
+                                                      std::span<const ReplicaId> exclude) {
+  if (waiting_.load() != 0) return std::nullopt;
+  return try_take(policy, req, exclude);
+}
+
 void AdmissionQueue::release(ReplicaId id) {
   registry_.release(id);
   wake();

@@ -56,6 +56,10 @@ class AdmissionQueue {
   http::awaitable<Result<routing::ReplicaId>> admit(routing::RoutingPolicy& policy, const routing::RequestInfo& req,
                                                     std::span<const routing::ReplicaId> exclude, const Applicant& who,
                                                     const WaitTicker* ticker = nullptr);
+  // A slot now, without waiting, and only when nobody waits (hedges never jump the queue).
+  [[nodiscard]] std::optional<routing::ReplicaId> try_admit_now(routing::RoutingPolicy& policy,
+                                                               const routing::RequestInfo& req,
+                                                               std::span<const routing::ReplicaId> exclude);
   void release(routing::ReplicaId id);
   // Capacity may have appeared (a replica became ready): let the best waiter try.
   void wake();

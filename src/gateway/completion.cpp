@@ -5,6 +5,8 @@
 namespace tidal::gateway {
 namespace {
 
+using namespace boost::asio::experimental::awaitable_operators;
+
 // The queue's refusal codes, as drop reasons.
 std::optional<DropReason> drop_reason_of(const Error& e) {
   if (e.code == "queue_full") return DropReason::kQueueFull;
@@ -138,93 +140,61 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
                        (parsed->max_tokens ? *parsed->max_tokens : kDefaultReservedOutputTokens);
       pool->queue->charge(pass.who, settle.charged);
     }
-    struct Slot {
-      AdmissionQueue& q;
-      ReplicaMetrics& m;
-      ReplicaId id;
-      ~Slot() {
-        m.in_flight->Decrement();
-        q.release(id);
-      }
-    } slot{*pool->queue, metrics_.replica(id), id};
-    slot.m.in_flight->Increment();
-    fleet::Replica& replica = registry_.at(id);
-    replica.breaker.on_dispatch(SteadyClock::now().time_since_epoch().count());
-    const uint32_t dispatch_in_flight = replica.in_flight.load(std::memory_order_relaxed);
-    // The request's routing bookkeeping on the replica; released however this frame
-    // ends (a frame destroyed while suspended counts as cancelled).
-    struct Dispatch {
-      routing::ReplicaStats& stats;
-      routing::Ticket ticket;
-      double half_life_s;
-      bool done = false;
-      void finish(const routing::Outcome& o, TimePoint now) {
-        routing::finished(stats, ticket, o, now, half_life_s);
-        done = true;
-      }
-      ~Dispatch() {
-        if (!done) finish(routing::Outcome{routing::OutcomeKind::kCancelled, {}, {}, 0}, SteadyClock::now());
-      }
-    } dispatch{replica.stats, routing::dispatched(replica.stats, info, policy.on_dispatch(id, info)),
-               pool->routing.half_life_s};
-    const auto sent = SteadyClock::now();
-    ProxyOutcome out =
-        co_await proxy_exchange(ctx.pool, replica, upstream, ex, timeouts, t0, dispatch.ticket, pass.headers);
+    HedgeRace race;
+    std::optional<ReplicaId> hedged;  // the hedge's replica, if one was sent
+    ProxyOutcome outs[2];
+    const admission::TierConfig& tier = pool->queue->config().tiers[pass.who.tier];
+    if (!tier.hedge) {
+      outs[0] = co_await try_replica(ctx, *pool, policy, info, upstream, ex, timeouts, t0, id, pass.headers, nullptr, 0);
+    } else {
+      // Hedging: no first token after the delay → a copy on another replica; the first
+      // to answer claims the client and closes the other's upstream connection.
+      http::asio::steady_timer delay(co_await http::asio::this_coro::executor);
+      http::Request copy = upstream;
+      auto original = [&]() -> http::awaitable<void> {
+        outs[0] = co_await try_replica(ctx, *pool, policy, info, upstream, ex, timeouts, t0, id, pass.headers, &race, 0);
+        delay.cancel();  // answered (or failed) before the delay: no hedge
+      };
+      auto hedge = [&]() -> http::awaitable<void> {
+        delay.expires_after(ms((tier.hedge_delay_ms > 0 ? tier.hedge_delay_ms : pool->load->recent_ttft_p95_ms()) / 1000));
+        auto [ec] = co_await delay.async_wait(http::use_tuple);
+        if (ec || race.winner >= 0) co_return;
+        if (!retry_token.budget) {
+          if (!pool->retry_budget->try_retry()) {
+            metrics_.pool(pool_name).retries_denied->Increment();
+            co_return;
+          }
+          retry_token.budget = pool->retry_budget.get();
+        }
+        std::vector<ReplicaId> exclude = tried;
+        exclude.push_back(id);
+        hedged = pool->queue->try_admit_now(policy, info, exclude);
+        if (!hedged) co_return;
+        metrics_.pool(pool_name).hedges->Increment();
+        outs[1] = co_await try_replica(ctx, *pool, policy, info, copy, ex, timeouts, t0, *hedged, pass.headers, &race, 1);
+      };
+      co_await (original() && hedge());
+      if (race.winner == 1) metrics_.pool(pool_name).hedges_won->Increment();
+    }
+    const bool hedge_won = race.winner == 1;
+    const ProxyOutcome& out = hedge_won ? outs[1] : outs[0];
+    const ReplicaId answered = hedge_won ? *hedged : id;
     if (out.result != ProxyResult::kRetryable) {
       settle.used = static_cast<double>(out.prompt_tokens.value_or(parsed->prompt_tokens)) + out.output_tokens;
     }
-    {
-      const auto now = SteadyClock::now();
-      const routing::Outcome outcome = routing_outcome(out, now - sent);  // the replica's time, not the queue's
-      dispatch.finish(outcome, now);
-      const routing::Ticket& ticket = dispatch.ticket;
-      policy.on_complete(id, outcome, now);
-      if (out.cached_tokens && out.prompt_tokens) {
-        routing::observed_usage(replica.stats, ticket, *out.prompt_tokens, *out.cached_tokens);
-      }
-      if (out.result == ProxyResult::kDone) metrics_.count_replica_request(slot.m, out.status);
-    }
-
-    record_attempt(registry_, replica, out, config_.resilience.breaker, slot.m);
-    switch (out.error) {
-      case UpstreamError::kConnect: slot.m.errors_connect->Increment(); break;
-      case UpstreamError::kReset: slot.m.errors_reset->Increment(); break;
-      case UpstreamError::kTimeout: slot.m.errors_timeout->Increment(); break;
-      case UpstreamError::kNone: break;
-    }
-    if (out.refused) registry_.set_state(id, fleet::ReplicaState::kEjected, "connection refused");
     // Retryable: nothing of the upstream's reached the client (keep-alive comments may have).
     if (out.result == ProxyResult::kRetryable) {
-      logger("gateway")->warn("upstream attempt failed replica={} attempt={} error={}", replica.name(), attempt + 1,
-                              out.message);
       last_error = out.message;
       tried.push_back(id);
+      if (hedged) tried.push_back(*hedged);
       if (attempt + 1 < config_.max_attempts) metrics_.pool(pool_name).retries->Increment();
       continue;
     }
-    if (out.result == ProxyResult::kClientGone) co_return;
-    if (out.status >= 500) slot.m.errors_status->Increment();
+    if (out.result == ProxyResult::kClientGone || out.result == ProxyResult::kLost) co_return;
     if (out.result == ProxyResult::kDone) {
-      const double e2e_s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
-      slot.m.ttft->Observe(to_s(out.ttft));
-      slot.m.e2e->Observe(e2e_s);
-      PoolLoad::observe(pool->load->ttft_ms, to_ms(out.ttft));
-      PoolLoad::observe(pool->load->e2e_ms, e2e_s * 1000);
-      PoolLoad& load = *pool->load;
-      load.output_tokens.fetch_add(out.output_tokens, std::memory_order_relaxed);
-      // TPOT: the mean gap between relayed tokens after the first.
-      const double tpot_ms =
-          out.streamed && out.output_tokens > 1 ? to_ms(out.last_byte - out.ttft) / (out.output_tokens - 1) : 0;
-      if (tpot_ms > 0) PoolLoad::observe(load.tpot_ms, tpot_ms);
-      if (load.want_samples.load(std::memory_order_relaxed) && out.status == 200) {
-        const uint32_t now_in_flight = replica.in_flight.load(std::memory_order_relaxed);
-        load.add_sample({out.prompt_tokens.value_or(parsed->prompt_tokens), out.output_tokens,
-                         out.streamed ? to_ms(out.ttft) : 0, tpot_ms, (dispatch_in_flight + now_in_flight) / 2.0,
-                         dispatch_in_flight <= 1});
-      }
       metrics_.count_request(pool_name, name, out.status);
     } else {
-      logger("gateway")->warn("stream broken replica={} error={}", replica.name(), out.message);
+      logger("gateway")->warn("stream broken replica={} error={}", registry_.at(answered).name(), out.message);
       metrics_.count_request(pool_name, name, 502);
     }
     co_return;
@@ -233,6 +203,84 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
                              "upstream_error");
   metrics_.count_request(pool_name, name, 502);
   co_await respond_error(ex, e, pass.headers);
+}
+
+// One upstream attempt on replica `id` (whose slot the caller took): the replica's
+// bookkeeping (slot, routing ticket, breaker, metrics) around proxy_exchange.
+http::awaitable<ProxyOutcome> Gateway::Impl::try_replica(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
+                                                     const routing::RequestInfo& info, http::Request& upstream,
+                                                     Exchange& ex, const ProxyTimeouts& timeouts, TimePoint t0,
+                                                     ReplicaId id, const Headers& headers, HedgeRace* race, int lane) {
+  struct Slot {
+    AdmissionQueue& q;
+    ReplicaMetrics& m;
+    ReplicaId id;
+    ~Slot() {
+      m.in_flight->Decrement();
+      q.release(id);
+    }
+  } slot{*pool.queue, metrics_.replica(id), id};
+  slot.m.in_flight->Increment();
+  fleet::Replica& replica = registry_.at(id);
+  replica.breaker.on_dispatch(SteadyClock::now().time_since_epoch().count());
+  const uint32_t dispatch_in_flight = replica.in_flight.load(std::memory_order_relaxed);
+  // The request's routing bookkeeping on the replica; released however this frame
+  // ends (a frame destroyed while suspended counts as cancelled).
+  struct Dispatch {
+    routing::ReplicaStats& stats;
+    routing::Ticket ticket;
+    double half_life_s;
+    bool done = false;
+    void finish(const routing::Outcome& o, TimePoint now) {
+      routing::finished(stats, ticket, o, now, half_life_s);
+      done = true;
+    }
+    ~Dispatch() {
+      if (!done) finish(routing::Outcome{routing::OutcomeKind::kCancelled, {}, {}, 0}, SteadyClock::now());
+    }
+  } dispatch{replica.stats, routing::dispatched(replica.stats, info, policy.on_dispatch(id, info)),
+             pool.routing.half_life_s};
+  const auto sent = SteadyClock::now();
+  ProxyOutcome out = co_await proxy_exchange(ctx.pool, replica, upstream, ex, timeouts, t0, dispatch.ticket, headers,
+                                             race, lane);
+  const auto now = SteadyClock::now();
+  const routing::Outcome outcome = routing_outcome(out, now - sent);  // the replica's time, not the queue's
+  dispatch.finish(outcome, now);
+  policy.on_complete(id, outcome, now);
+  if (out.cached_tokens && out.prompt_tokens) {
+    routing::observed_usage(replica.stats, dispatch.ticket, *out.prompt_tokens, *out.cached_tokens);
+  }
+  record_attempt(registry_, replica, out, config_.resilience.breaker, slot.m);
+  switch (out.error) {
+    case UpstreamError::kConnect: slot.m.errors_connect->Increment(); break;
+    case UpstreamError::kReset: slot.m.errors_reset->Increment(); break;
+    case UpstreamError::kTimeout: slot.m.errors_timeout->Increment(); break;
+    case UpstreamError::kNone: break;
+  }
+  if (out.refused) registry_.set_state(id, fleet::ReplicaState::kEjected, "connection refused");
+  if (out.result == ProxyResult::kRetryable) {
+    logger("gateway")->warn("upstream attempt failed replica={} error={}", replica.name(), out.message);
+  }
+  if (out.result != ProxyResult::kDone) co_return out;
+  metrics_.count_replica_request(slot.m, out.status);
+  if (out.status >= 500) slot.m.errors_status->Increment();
+  const double e2e_s = std::chrono::duration<double>(now - t0).count();
+  slot.m.ttft->Observe(to_s(out.ttft));
+  slot.m.e2e->Observe(e2e_s);
+  PoolLoad& load = *pool.load;
+  PoolLoad::observe(load.ttft_ms, to_ms(out.ttft));
+  PoolLoad::observe(load.e2e_ms, e2e_s * 1000);
+  load.output_tokens.fetch_add(out.output_tokens, std::memory_order_relaxed);
+  // TPOT: the mean gap between relayed tokens after the first.
+  const double tpot_ms =
+      out.streamed && out.output_tokens > 1 ? to_ms(out.last_byte - out.ttft) / (out.output_tokens - 1) : 0;
+  if (tpot_ms > 0) PoolLoad::observe(load.tpot_ms, tpot_ms);
+  if (load.want_samples.load(std::memory_order_relaxed) && out.status == 200) {
+    const uint32_t now_in_flight = replica.in_flight.load(std::memory_order_relaxed);
+    load.add_sample({out.prompt_tokens.value_or(info.prompt_tokens), out.output_tokens, out.streamed ? to_ms(out.ttft) : 0,
+                     tpot_ms, (dispatch_in_flight + now_in_flight) / 2.0, dispatch_in_flight <= 1});
+  }
+  co_return out;
 }
 
 }  // namespace tidal::gateway

@@ -27,6 +27,8 @@ GatewayMetrics::GatewayMetrics() {
   rejected_ = &BuildCounter().Name("tidal_queue_rejected_total").Help("Requests refused by the gateway, by pool, tier and reason (the x-tidal-drop-reason header).").Register(r);
   fairness_ = &BuildGauge().Name("tidal_fairness_jain_index").Help("Jain's fairness index over tokens served per tenant since start (1 = equal shares).").Register(r);
   retries_ = &BuildCounter().Name("tidal_retries_total").Help("Upstream attempts retried on another replica.").Register(r);
+  hedges_ = &BuildCounter().Name("tidal_hedges_total").Help("Hedged second copies sent (no first token after the tier's hedge delay).").Register(r);
+  hedges_won_ = &BuildCounter().Name("tidal_hedges_won_total").Help("Hedged copies that answered first (the original was cancelled).").Register(r);
   retries_denied_ = &BuildCounter().Name("tidal_retries_denied_total").Help("Retries not made because the pool's retry budget was spent.").Register(r);
   breaker_open_ = &BuildGauge().Name("tidal_breaker_open").Help("1 while the replica's circuit breaker is open or half-open.").Register(r);
   breaker_trips_ = &BuildCounter().Name("tidal_breaker_trips_total").Help("Times the replica's circuit breaker opened.").Register(r);
@@ -105,6 +107,8 @@ PoolMetrics& GatewayMetrics::add_pool(const std::string& pool, const std::vector
   }
   m->retries = &retries_->Add({{"pool", pool}});
   m->retries_denied = &retries_denied_->Add({{"pool", pool}});
+  m->hedges = &hedges_->Add({{"pool", pool}});
+  m->hedges_won = &hedges_won_->Add({{"pool", pool}});
   m->fairness = &fairness_->Add({{"pool", pool}});
   m->fairness->Set(1);
   pools_.emplace_back(pool, std::move(m));

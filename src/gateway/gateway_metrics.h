@@ -37,6 +37,8 @@ struct PoolMetrics {
   std::vector<TierMetrics> tiers;  // in the pool's admission tier order
   prometheus::Counter* retries;
   prometheus::Counter* retries_denied;  // the retry budget was spent
+  prometheus::Counter* hedges;          // second copies sent
+  prometheus::Counter* hedges_won;      // ... that answered first
   prometheus::Gauge* fairness;     // Jain's index over tokens served per tenant
 
   void reject(uint32_t tier, DropReason r) { tiers[tier].rejected[static_cast<size_t>(r)]->Increment(); }
@@ -100,6 +102,8 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Counter>* rejected_;
   prometheus::Family<prometheus::Counter>* retries_;
   prometheus::Family<prometheus::Counter>* retries_denied_;
+  prometheus::Family<prometheus::Counter>* hedges_;
+  prometheus::Family<prometheus::Counter>* hedges_won_;
   prometheus::Family<prometheus::Gauge>* breaker_open_;
   prometheus::Family<prometheus::Counter>* breaker_trips_;
   prometheus::Family<prometheus::Gauge>* fairness_;

@@ -28,6 +28,17 @@ bool is_event_stream(const bhttp::response_header<>& h) {
 
 }  // namespace
 
+bool HedgeRace::claim(int lane) {
+  if (winner < 0) {
+    winner = lane;
+    if (auto* other = upstream[static_cast<size_t>(1 - lane)]) {
+      http::error_code ignored;
+      other->socket().close(ignored);  // its pending read fails at once; the engine sees the disconnect
+    }
+  }
+  return winner == lane;
+}
+
 http::Request make_upstream_request(http::Request& client, bool strip_authorization) {
   http::Request up{client.method(), client.target(), 11};
   for (const auto& f : client) {
@@ -66,8 +77,24 @@ http::Request make_upstream_request(http::Request& client, bool strip_authorizat
 http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::Replica& replica,
                                              http::Request& upstream, http::Exchange& client,
                                              const ProxyTimeouts& timeouts, TimePoint started, routing::Ticket& ticket,
-                                             std::span<const std::pair<std::string, std::string>> extra_headers) {
+                                             std::span<const std::pair<std::string, std::string>> extra_headers,
+                                             HedgeRace* race, int lane) {
   ProxyOutcome out;
+  // A lane's connection is visible to its twin only while this attempt holds it.
+  struct Lane {
+    HedgeRace* race;
+    int lane;
+    void hold(http::beast::tcp_stream* s) {
+      if (race) race->upstream[static_cast<size_t>(lane)] = s;
+    }
+    ~Lane() { hold(nullptr); }
+  } held{race, lane};
+  auto lost = [&] {
+    out.result = ProxyResult::kLost;
+    out.error = UpstreamError::kNone;
+    out.message = "hedge lost the race";
+    return out;
+  };
   upstream.set(bhttp::field::host, replica.url.authority());
   auto cs = co_await http::asio::this_coro::cancellation_state;
 
@@ -92,6 +119,7 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
       co_return out;
     }
     const bool reused = conn->reused;
+    held.hold(&conn->stream);
     conn->stream.expires_after(remaining(timeouts, timeouts.idle));
     auto [wec, wn] = co_await bhttp::async_write(conn->stream, upstream, http::use_tuple);
     conn->stream.expires_never();
@@ -102,6 +130,7 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
       out.result = ProxyResult::kClientGone;
       co_return out;
     }
+    if (race && race->lost(lane)) co_return lost();
     if (ec) {
       if (reused && ec != http::beast::error::timeout) continue;
       out.error = classify(ec);
@@ -112,6 +141,24 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
     out.status = reader.status();
     const auto& head = reader.header();
     if (is_event_stream(head)) {
+      std::string piece;
+      if (race) {
+        // The first token decides the race: read it before answering the client.
+        while (piece.empty() && !reader.done()) {
+          auto rec = co_await reader.read_some(*conn, piece, remaining(timeouts, timeouts.idle));
+          if (cs.cancelled() != http::asio::cancellation_type::none) {
+            out.result = ProxyResult::kClientGone;
+            co_return out;
+          }
+          if (race->lost(lane)) co_return lost();
+          if (rec) {
+            out.error = classify(rec);
+            out.message = "upstream " + replica.name() + " failed before its first token: " + rec.message();
+            co_return out;  // nothing sent: retryable
+          }
+        }
+        if (!race->claim(lane)) co_return lost();
+      }
       bhttp::response<bhttp::empty_body> relay{head.result(), 11};
       for (const auto& f : head) {
         if (f.name() == bhttp::field::content_type || f.name() == bhttp::field::cache_control ||
@@ -128,11 +175,11 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
         out.result = ProxyResult::kClientGone;
         co_return out;
       }
-      std::string piece;
       UsageMeter meter;
       out.streamed = true;
-      while (!reader.done()) {
-        auto rec = co_await reader.read_some(*conn, piece, remaining(timeouts, timeouts.idle));
+      while (!piece.empty() || !reader.done()) {
+        http::error_code rec;
+        if (piece.empty()) rec = co_await reader.read_some(*conn, piece, remaining(timeouts, timeouts.idle));
         if (cs.cancelled() != http::asio::cancellation_type::none) {
           out.result = ProxyResult::kClientGone;
           co_return out;
@@ -157,7 +204,9 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
           routing::first_token(replica.stats, ticket);
         }
         meter.feed(piece);
-        if (!co_await client.write_chunk(piece)) {
+        const bool written = co_await client.write_chunk(piece);
+        piece.clear();
+        if (!written) {
           out.result = ProxyResult::kClientGone;
           co_return out;
         }
@@ -173,11 +222,13 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
         out.result = ProxyResult::kClientGone;
         co_return out;
       }
+      if (race && race->lost(lane)) co_return lost();
       if (rec) {
         out.error = classify(rec);
         out.message = "upstream " + replica.name() + " failed mid-body: " + rec.message();
         co_return out;  // nothing sent yet: retryable
       }
+      if (race && !race->claim(lane)) co_return lost();
       out.ttft = out.last_byte = std::chrono::steady_clock::now() - started;
       routing::first_token(replica.stats, ticket);
       UsageMeter meter;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <array>
 #include <optional>
 #include <span>
 #include <utility>
@@ -31,6 +32,19 @@ enum class ProxyResult {
   kRetryable,     // failed before any byte reached the client
   kBroken,        // failed after bytes reached the client; the connection is closed
   kClientGone,    // the client left; the upstream request was abandoned (cancelled)
+  kLost,          // a hedged attempt whose twin answered first; abandoned, nothing sent
+};
+
+// The two attempts of a hedged request: the first whose answer starts (first token of
+// a stream, whole body otherwise) claims the client; claiming closes the other's
+// upstream connection, so its engine cancels the sequence. Both attempts run on the
+// request's event loop.
+struct HedgeRace {
+  int winner = -1;
+  std::array<http::beast::tcp_stream*, 2> upstream{};  // each lane's connection while it has one
+  // True if `lane` may answer the client (it is the first, or already the winner).
+  bool claim(int lane);
+  [[nodiscard]] bool lost(int lane) const { return winner >= 0 && winner != lane; }
 };
 
 enum class UpstreamError { kNone, kConnect, kReset, kTimeout };
@@ -61,6 +75,7 @@ struct ProxyOutcome {
 http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::Replica& replica,
                                              http::Request& upstream, http::Exchange& client,
                                              const ProxyTimeouts& timeouts, TimePoint started, routing::Ticket& ticket,
-                                             std::span<const std::pair<std::string, std::string>> extra_headers = {});
+                                             std::span<const std::pair<std::string, std::string>> extra_headers = {},
+                                             HedgeRace* race = nullptr, int lane = 0);
 
 }  // namespace tidal::gateway

@@ -30,7 +30,8 @@ routing::Outcome routing_outcome(const ProxyOutcome& out, Duration e2e) {
   o.e2e = e2e;
   o.output_tokens = out.output_tokens;
   switch (out.result) {
-    case ProxyResult::kClientGone: o.kind = routing::OutcomeKind::kCancelled; return o;
+    case ProxyResult::kClientGone:
+    case ProxyResult::kLost: o.kind = routing::OutcomeKind::kCancelled; return o;
     case ProxyResult::kDone:
       o.kind = out.status >= 500 ? routing::OutcomeKind::kServerError
                : out.status >= 400 ? routing::OutcomeKind::kClientError

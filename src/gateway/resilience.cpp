@@ -44,7 +44,8 @@ Result<bool> validate(const ResilienceConfig& c) {
 
 std::optional<bool> replica_failed(const ProxyOutcome& out) {
   switch (out.result) {
-    case ProxyResult::kClientGone: return std::nullopt;
+    case ProxyResult::kClientGone:
+    case ProxyResult::kLost: return std::nullopt;
     case ProxyResult::kDone: return out.status >= 500;
     case ProxyResult::kRetryable:
     case ProxyResult::kBroken: return true;

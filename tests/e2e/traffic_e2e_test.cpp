@@ -338,3 +338,51 @@ resilience: {breaker: {consecutive_failures: 2, cooldown_s: 60}}
 
 }  // namespace
 }  // namespace tidal::e2e
+
+namespace tidal::e2e {
+namespace {
+
+TEST(TrafficE2E, HedgedRequestWinsOnTheFastReplicaAndCancelsTheSlowOne) {
+  Engine fast = start_engine(), slow = start_engine({"--added-latency-ms", "3000"});
+  const std::string cfg = write_temp("hedge.yaml", R"(
+admission:
+  tiers:
+    - {name: critical, hedge: true, hedge_delay_ms: 200}
+    - {name: standard}
+  default_tier: standard
+resilience: {breaker: {consecutive_failures: 0, failure_rate: 0}}
+)");
+  Gateway gw = start_gateway({fast.port, slow.port}, 2, {"-c", cfg, "--routing", "round_robin"});
+  // Round robin (hedge picks included) sends originals to the slow replica.
+  for (int i = 0; i < 6; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = call(gw.port, "POST", "/v1/chat/completions", chat_body("h", 3, i % 2 == 0),
+                  {{"x-tidal-priority", "critical"}});
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(r.status, 200u) << r.body;
+    EXPECT_LT(s, 2.0) << "request " << i << " waited for the slow replica";
+  }
+  const auto m = call(gw.port, "GET", "/metrics").body;
+  const double hedges = metric_sum(m, "tidal_hedges_total");
+  // Originals on the slow replica are hedged and the copies win; a fast original slowed
+  // past 200 ms by a loaded machine may be hedged too, and then wins itself.
+  EXPECT_GE(metric_sum(m, "tidal_hedges_won_total"), 1);
+  EXPECT_LE(metric_sum(m, "tidal_hedges_won_total"), hedges);
+  // The slow engine finished none of them: each copy there was cancelled.
+  EXPECT_TRUE(wait_until([&] {
+    return metric_sum(call(slow.port, "GET", "/metrics").body, "vllm:num_requests_running") == 0;
+  }, 5s));
+  EXPECT_EQ(metric_sum(call(slow.port, "GET", "/metrics").body, "vllm:request_success_total"), 0);
+  // Standard requests are not hedged: of two in a row (round robin), one waits for the slow replica.
+  double longest = 0;
+  for (int i = 0; i < 2; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(call(gw.port, "POST", "/v1/chat/completions", chat_body("s", 2)).status, 200u);
+    longest = std::max(longest, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  EXPECT_GE(longest, 2.5);
+  EXPECT_EQ(metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_hedges_total"), hedges);
+}
+
+}  // namespace
+}  // namespace tidal::e2e

@@ -87,6 +87,36 @@ struct PoolLoad {
   static void observe(std::array<std::atomic<uint64_t>, scaling::LatencyHistogram::kBuckets>& h, double ms) {
     h[static_cast<size_t>(scaling::LatencyHistogram::bucket_of(ms))].fetch_add(1, std::memory_order_relaxed);
   }
+
+  // The default hedge delay: the p95 TTFT of the pool's recent requests (the last 10-20 s
+  // once 20 finished there; since start before), 1 s before any finished. Refreshed at
+  // most once a second; only hedged requests ask.
+  double recent_ttft_p95_ms() {
+    std::lock_guard lock(recent_mu);
+    const auto now = SteadyClock::now();
+    if (now - recent_at >= std::chrono::seconds(1)) {
+      scaling::LatencyHistogram cur;
+      for (int b = 0; b < scaling::LatencyHistogram::kBuckets; ++b) {
+        cur.add_bucket(b, ttft_ms[static_cast<size_t>(b)].load(std::memory_order_relaxed));
+      }
+      const auto recent = cur.minus(recent_base);
+      if (recent.total() >= 20) {
+        recent_p95 = recent.quantile(0.95);
+      } else if (cur.total() > 0) {
+        recent_p95 = cur.quantile(0.95);
+      }
+      if (now - recent_base_at >= std::chrono::seconds(10)) {
+        recent_base = cur;
+        recent_base_at = now;
+      }
+      recent_at = now;
+    }
+    return recent_p95 > 0 ? recent_p95 : 1000;
+  }
+  std::mutex recent_mu;
+  scaling::LatencyHistogram recent_base;
+  SteadyClock::time_point recent_at{}, recent_base_at{};
+  double recent_p95 = 0;
 };
 
 struct Pool {
@@ -138,6 +168,10 @@ class Gateway::Impl {
   http::awaitable<void> models(Exchange& ex);
 
   http::awaitable<void> completion(Request& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name);
+  http::awaitable<ProxyOutcome> try_replica(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
+                                        const routing::RequestInfo& info, http::Request& upstream, Exchange& ex,
+                                        const ProxyTimeouts& timeouts, TimePoint t0, ReplicaId id,
+                                        const Headers& headers, HedgeRace* race, int lane);
 
   // Coroutine frames are destroyed in ~Impl (server_.shutdown()) before any member.
   GatewayConfig config_;
