@@ -109,6 +109,16 @@ void WaitQueue::charge(uint32_t tier, uint64_t tenant, double tokens) {
   s = std::max(0.0, s + tokens);
 }
 
+std::optional<double> WaitQueue::oldest_enqueued_s() const {
+  std::optional<double> out;
+  for (const Tier& t : tiers_) {
+    if (t.by_seq.empty()) continue;
+    const double e = entries_.at(t.by_seq.begin()->second).w.enqueued_s;
+    if (!out || e < *out) out = e;
+  }
+  return out;
+}
+
 double WaitQueue::jain_index() const {
   double sum = 0, sum_sq = 0;
   size_t n = 0;

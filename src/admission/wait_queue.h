@@ -76,6 +76,8 @@ class WaitQueue {
   [[nodiscard]] double jain_index() const;
 
   [[nodiscard]] size_t size() const { return entries_.size(); }
+  // When the longest-waiting waiter (of any tier) entered; nullopt when empty.
+  [[nodiscard]] std::optional<double> oldest_enqueued_s() const;
   [[nodiscard]] size_t depth(uint32_t tier) const { return tiers_[tier].by_seq.size(); }
   [[nodiscard]] bool contains(uint64_t id) const { return entries_.count(id) != 0; }
   [[nodiscard]] const AdmissionConfig& config() const { return config_; }

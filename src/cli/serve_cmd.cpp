@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "cli/commands.h"
@@ -43,6 +45,16 @@ scaling::PoolHooks hooks_for(gateway::Gateway& gw, const gateway::PoolConfig& po
   h.retire = [&gw](uint32_t id, std::string_view reason) { gw.retire_replica(id, reason); };
   h.on_tick = [&gw, name](const scaling::TickReport& r, const scaling::Signals& s) {
     gw.record_fleet(name, s.starting, s.ready, s.draining, r.decision.desired);
+    // The ready replicas' mean CPU and memory, for the pool's offload thresholds.
+    static const double host_bytes = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+    double cpu = 0, mem = 0;
+    int ncpu = 0, nmem = 0;
+    for (const auto& rs : s.replicas) {
+      if (!rs.ready) continue;
+      if (rs.cpu_pct) cpu += *rs.cpu_pct, ++ncpu;
+      if (rs.memory_bytes && host_bytes > 0) mem += 100 * *rs.memory_bytes / host_bytes, ++nmem;
+    }
+    gw.record_host(name, ncpu ? cpu / ncpu : -1, nmem ? mem / nmem : -1);
     const auto& d = r.decision;
     if (d.desired != d.current) gw.count_decision(name, d.desired > d.current ? "up" : "down", d.policy);
   };

@@ -103,6 +103,13 @@ void AdmissionQueue::charge(const Applicant& who, double tokens) {
   order_.charge(who.tier, who.tenant, tokens);
 }
 
+double AdmissionQueue::oldest_wait_s() {
+  if (waiting_.load() == 0) return 0;
+  std::lock_guard lock(mu_);
+  const auto oldest = order_.oldest_enqueued_s();
+  return oldest ? std::max(0.0, seconds(SteadyClock::now()) - *oldest) : 0;
+}
+
 double AdmissionQueue::jain_index() {
   std::lock_guard lock(mu_);
   return order_.jain_index();

@@ -72,6 +72,8 @@ class AdmissionQueue {
 
   [[nodiscard]] size_t depth() const { return waiting_.load(); }
   [[nodiscard]] double jain_index();
+  // How long the longest waiter has waited; 0 when nobody waits.
+  [[nodiscard]] double oldest_wait_s();
   [[nodiscard]] const std::string& pool() const { return pool_; }
   [[nodiscard]] const admission::AdmissionConfig& config() const { return config_; }
 

@@ -49,7 +49,7 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
     co_await ex.respond(error_response(e));
     co_return;
   }
-  const std::string& pool_name = pool->config.name;
+  std::string pool_name = pool->config.name;
   if (!parsed->model.empty() && !registry_.model_served(pool_name, fleet::model_bits(parsed->model))) {
     const Error e = make_error(ErrorKind::kNotFound,
                                "The model `" + parsed->model + "` is served by no replica of pool '" + pool_name + "'.",
@@ -65,6 +65,15 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
     metrics_.count_request(pool_name, name, openai::http_status(limited->error.kind));
     co_await respond_error(ex, limited->error, with_reason(limited->headers, limited->reason));
     co_return;
+  }
+  // A saturated pool overflows to its offload pool (the request keeps its tier by name).
+  const char* why = nullptr;
+  if (Pool* target = offload(*pool, &why)) {
+    metrics_.count_offload(pool_name, target->config.name, why);
+    const int t = target->queue->config().tier_index(pool->queue->config().tiers[pass.who.tier].name);
+    pass.who.tier = t >= 0 ? static_cast<uint32_t>(t) : target->queue->config().default_index();
+    pool = target;
+    pool_name = pool->config.name;
   }
   // The token ledger: the reservation is charged to the tenant's fairness counter when a
   // slot is taken, and both it and the rate limits are settled with the tokens used.
@@ -86,6 +95,9 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
   routing::RoutingPolicy& policy = *ctx.policies[pool->index];
 
   http::Request upstream = make_upstream_request(req, gate_.keys().enabled());
+  if (!pool->config.upstream_api_key.empty()) {
+    upstream.set(bhttp::field::authorization, "Bearer " + pool->config.upstream_api_key);
+  }
   ProxyTimeouts timeouts{std::chrono::milliseconds(config_.connect_timeout_ms), ms(config_.upstream_idle_timeout_s),
                          t0 + ms(config_.request_timeout_s)};
   std::vector<ReplicaId> tried;
@@ -205,6 +217,26 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
   co_await respond_error(ex, e, pass.headers);
 }
 
+Pool* Gateway::Impl::offload(Pool& pool, const char** reason) {
+  if (!pool.offload_to) return nullptr;
+  const OffloadConfig& o = pool.config.offload;
+  if (o.queue_wait_s > 0 && pool.queue->oldest_wait_s() >= o.queue_wait_s) {
+    *reason = "queue_wait";
+    return pool.offload_to;
+  }
+  const double cpu = pool.load->host_cpu_pct.load(std::memory_order_relaxed);
+  if (o.cpu_threshold_pct > 0 && cpu >= 0 && cpu > o.cpu_threshold_pct) {
+    *reason = "cpu";
+    return pool.offload_to;
+  }
+  const double mem = pool.load->host_mem_pct.load(std::memory_order_relaxed);
+  if (o.memory_threshold_pct > 0 && mem >= 0 && mem > o.memory_threshold_pct) {
+    *reason = "memory";
+    return pool.offload_to;
+  }
+  return nullptr;
+}
+
 // One upstream attempt on replica `id` (whose slot the caller took): the replica's
 // bookkeeping (slot, routing ticket, breaker, metrics) around proxy_exchange.
 http::awaitable<ProxyOutcome> Gateway::Impl::try_replica(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
@@ -263,6 +295,10 @@ http::awaitable<ProxyOutcome> Gateway::Impl::try_replica(LoopContext& ctx, Pool&
   }
   if (out.result != ProxyResult::kDone) co_return out;
   metrics_.count_replica_request(slot.m, out.status);
+  if (pool.config.cost_per_1k_tokens > 0) {
+    const double tokens = static_cast<double>(out.prompt_tokens.value_or(info.prompt_tokens)) + out.output_tokens;
+    metrics_.pool(pool.config.name).cost_usd->Increment(tokens / 1000 * pool.config.cost_per_1k_tokens);
+  }
   if (out.status >= 500) slot.m.errors_status->Increment();
   const double e2e_s = std::chrono::duration<double>(now - t0).count();
   slot.m.ttft->Observe(to_s(out.ttft));

@@ -33,7 +33,8 @@ void read_ms(const YAML::Node& map, const std::string& where, const char* key, s
 PoolConfig parse_pool(const YAML::Node& n, const std::string& where, const routing::RoutingConfig& global_routing,
                       const admission::AdmissionConfig& global_admission) {
   check_keys(n, where, {"name", "models", "replicas", "max_in_flight_per_replica", "max_queue", "queue_timeout_s", "local",
-                        "scaling", "routing", "admission"});
+                        "scaling", "routing", "admission", "offload", "cost_per_1k_tokens",
+                        "upstream_api_key"});
   PoolConfig p;
   if (auto r = n["routing"]) {
     p.routing = global_routing;  // keys not given here keep the top-level value
@@ -49,6 +50,16 @@ PoolConfig parse_pool(const YAML::Node& n, const std::string& where, const routi
   read(n, where, "max_in_flight_per_replica", p.max_in_flight_per_replica);
   read(n, where, "max_queue", p.max_queue);
   read(n, where, "queue_timeout_s", p.queue_timeout_s);
+  read(n, where, "cost_per_1k_tokens", p.cost_per_1k_tokens);
+  read(n, where, "upstream_api_key", p.upstream_api_key);
+  if (auto o = n["offload"]) {
+    const std::string ow = where + ".offload";
+    check_keys(o, ow, {"to", "queue_wait_s", "cpu_threshold_pct", "memory_threshold_pct"});
+    read(o, ow, "to", p.offload.to);
+    read(o, ow, "queue_wait_s", p.offload.queue_wait_s);
+    read(o, ow, "cpu_threshold_pct", p.offload.cpu_threshold_pct);
+    read(o, ow, "memory_threshold_pct", p.offload.memory_threshold_pct);
+  }
   if (auto l = n["local"]) {
     const std::string lw = where + ".local";
     check_keys(l, lw, {"count", "command", "args", "ready_timeout_s", "stop_grace_s"});
@@ -99,6 +110,28 @@ void apply_env(YAML::Node& root, char** env) {
       }
     };
     set(root, 0);
+  }
+}
+
+// The seed's variable names: CPU_THRESHOLD and MEMORY_THRESHOLD (percent) set every
+// offloading pool's thresholds.
+void apply_threshold_env(GatewayConfig& c, char** env) {
+  for (char** e = env; e && *e; ++e) {
+    const std::string_view kv(*e);
+    for (auto [name, field] : {std::pair{std::string_view("CPU_THRESHOLD="), &OffloadConfig::cpu_threshold_pct},
+                               std::pair{std::string_view("MEMORY_THRESHOLD="), &OffloadConfig::memory_threshold_pct}}) {
+      if (!kv.starts_with(name)) continue;
+      const std::string value(kv.substr(name.size()));
+      double v = 0;
+      try {
+        v = std::stod(value);
+      } catch (...) {
+        throw ConfigError(std::string(name.substr(0, name.size() - 1)), "must be a number (percent), not '" + value + "'");
+      }
+      for (auto& p : c.pools) {
+        if (!p.offload.to.empty()) p.offload.*field = v;
+      }
+    }
   }
 }
 
@@ -161,6 +194,7 @@ Result<GatewayConfig> parse_config(const std::string& yaml, const std::string& o
     if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
     apply_env(root, env ? env : environ);
     GatewayConfig c = decode(root);
+    apply_threshold_env(c, env ? env : environ);
     if (auto ok = validate(c); !ok) {
       return make_error(ErrorKind::kInvalidRequest, origin + ": " + ok.error().param + ": " + ok.error().message,
                         ok.error().param);
@@ -265,6 +299,12 @@ Result<bool> validate(const GatewayConfig& c) {
     if (p.admission) {
       if (auto ok = admission::validate(*p.admission, w + ".admission"); !ok) return ok.error();
     }
+    if (!p.offload.to.empty()) {
+      const bool known = std::any_of(c.pools.begin(), c.pools.end(), [&](const PoolConfig& q) { return q.name == p.offload.to; });
+      if (!known || p.offload.to == p.name) return bad(w + ".offload.to", "must name another pool, not '" + p.offload.to + "'");
+      if (p.offload.queue_wait_s < 0) return bad(w + ".offload.queue_wait_s", "must be >= 0");
+    }
+    if (p.cost_per_1k_tokens < 0) return bad(w + ".cost_per_1k_tokens", "must be >= 0");
     for (size_t j = 0; j < p.replicas.size(); ++j) {
       auto u = parse_upstream(p.replicas[j]);
       if (!u) return bad(w + ".replicas[" + std::to_string(j) + "]", u.error().message);

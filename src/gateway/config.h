@@ -29,6 +29,15 @@ struct LocalReplicasConfig {
   double stop_grace_s = 10;           // SIGTERM, then SIGKILL after this long
 };
 
+// Overflow to another pool (a hosted or serverless OpenAI-compatible endpoint, listed as
+// a pool of static `replicas`) while this pool is saturated.
+struct OffloadConfig {
+  std::string to;                    // the pool that takes the overflow; empty: none
+  double queue_wait_s = 2;           // saturated while the oldest waiter has waited this long; 0 = not on wait
+  double cpu_threshold_pct = 0;      // ... or the local replicas' mean CPU (% of one core) is above; 0 = not on CPU (env CPU_THRESHOLD)
+  double memory_threshold_pct = 0;   // ... or their mean memory (% of the host's) is above; 0 = not on memory (env MEMORY_THRESHOLD)
+};
+
 struct PoolConfig {
   std::string name = "default";
   std::vector<std::string> models;       // request `model` values routed here; empty: any
@@ -39,6 +48,9 @@ struct PoolConfig {
   LocalReplicasConfig local;
   std::optional<routing::RoutingConfig> routing;  // this pool's routing; unset: the top-level `routing`
   std::optional<admission::AdmissionConfig> admission;  // this pool's tiers; unset: the top-level `admission`
+  OffloadConfig offload;
+  double cost_per_1k_tokens = 0;         // what this pool's tokens cost (an offload target's price), counted apart
+  std::string upstream_api_key;          // sent upstream as "Authorization: Bearer ..." (a hosted endpoint's key)
   // `tidal serve` grows and shrinks the local replicas with this (src/scaling/config.h).
   // Unset: the recommended policy (scaling::recommended_config()) for `tidal serve`'s
   // embedded default; a pool with `local.count` and no `scaling` keeps its size but

@@ -25,6 +25,9 @@ GatewayMetrics::GatewayMetrics() {
   queue_depth_ = &BuildGauge().Name("tidal_queue_depth").Help("Requests waiting in the gateway's admission queue, by pool and tier.").Register(r);
   queue_wait_ = &BuildHistogram().Name("tidal_queue_wait_seconds").Help("Time admitted requests waited in the admission queue, by pool and tier.").Register(r);
   rejected_ = &BuildCounter().Name("tidal_queue_rejected_total").Help("Requests refused by the gateway, by pool, tier and reason (the x-tidal-drop-reason header).").Register(r);
+  offloaded_ = &BuildCounter().Name("tidal_offload_requests_total").Help("Requests sent to another pool while theirs was saturated, by reason (queue_wait, cpu, memory).").Register(r);
+  cost_ = &BuildCounter().Name("tidal_cost_usd_total").Help("Token cost of finished requests in pools with cost_per_1k_tokens (offload endpoints), counted apart.").Register(r);
+  oldest_wait_ = &BuildGauge().Name("tidal_queue_oldest_wait_seconds").Help("How long the longest-waiting request of the pool has waited (offload's queue_wait_s is compared with it).").Register(r);
   fairness_ = &BuildGauge().Name("tidal_fairness_jain_index").Help("Jain's fairness index over tokens served per tenant since start (1 = equal shares).").Register(r);
   retries_ = &BuildCounter().Name("tidal_retries_total").Help("Upstream attempts retried on another replica.").Register(r);
   hedges_ = &BuildCounter().Name("tidal_hedges_total").Help("Hedged second copies sent (no first token after the tier's hedge delay).").Register(r);
@@ -77,6 +80,10 @@ void GatewayMetrics::set_fleet(const std::string& pool, int starting, int ready,
   desired_replicas_->Add({{"pool", pool}}).Set(desired);
 }
 
+void GatewayMetrics::count_offload(const std::string& from, const std::string& to, const char* reason) {
+  offloaded_->Add({{"pool", from}, {"to", to}, {"reason", reason}}).Increment();
+}
+
 void GatewayMetrics::count_decision(const std::string& pool, std::string_view direction, const std::string& policy) {
   scaling_decisions_->Add({{"pool", pool}, {"direction", std::string(direction)}, {"policy", policy}}).Increment();
 }
@@ -111,6 +118,8 @@ PoolMetrics& GatewayMetrics::add_pool(const std::string& pool, const std::vector
   m->hedges_won = &hedges_won_->Add({{"pool", pool}});
   m->fairness = &fairness_->Add({{"pool", pool}});
   m->fairness->Set(1);
+  m->cost_usd = &cost_->Add({{"pool", pool}});
+  m->oldest_wait = &oldest_wait_->Add({{"pool", pool}});
   pools_.emplace_back(pool, std::move(m));
   add_request_counters(pool);
   return *pools_.back().second;

@@ -40,6 +40,8 @@ struct PoolMetrics {
   prometheus::Counter* hedges;          // second copies sent
   prometheus::Counter* hedges_won;      // ... that answered first
   prometheus::Gauge* fairness;     // Jain's index over tokens served per tenant
+  prometheus::Counter* cost_usd;   // tokens × cost_per_1k_tokens of the pool's finished requests
+  prometheus::Gauge* oldest_wait;  // seconds the longest waiter has waited (set at scrape)
 
   void reject(uint32_t tier, DropReason r) { tiers[tier].rejected[static_cast<size_t>(r)]->Increment(); }
 };
@@ -81,6 +83,7 @@ class GatewayMetrics {
   // The controller's view of a pool: replicas by state and the desired count.
   void set_fleet(const std::string& pool, int starting, int ready, int draining, int desired);
   void count_decision(const std::string& pool, std::string_view direction, const std::string& policy);
+  void count_offload(const std::string& from, const std::string& to, const char* reason);
 
   // Counts a request answered by a replica, by HTTP status (tidal_replica_requests_total).
   void count_replica_request(ReplicaMetrics& m, unsigned status);
@@ -107,6 +110,9 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Gauge>* breaker_open_;
   prometheus::Family<prometheus::Counter>* breaker_trips_;
   prometheus::Family<prometheus::Gauge>* fairness_;
+  prometheus::Family<prometheus::Counter>* offloaded_;
+  prometheus::Family<prometheus::Counter>* cost_;
+  prometheus::Family<prometheus::Gauge>* oldest_wait_;
   prometheus::Family<prometheus::Gauge>* in_flight_;
   prometheus::Family<prometheus::Counter>* replica_requests_;
   prometheus::Family<prometheus::Gauge>* tokens_in_flight_;

@@ -64,6 +64,11 @@ Gateway::Impl::Impl(GatewayConfig config)
     p.index = pools_.size();
     pools_.push_back(std::move(p));
   }
+  for (auto& p : pools_) {
+    if (p.config.offload.to.empty()) continue;
+    p.offload_to = find_pool(p.config.offload.to);
+    p.offload_to->offload_target = true;
+  }
   for (size_t i = 0; i < server_.loops(); ++i) {
     auto ctx = std::make_unique<LoopContext>(server_.loop(i).get_executor());
     for (auto& p : pools_) {
@@ -185,6 +190,13 @@ void Gateway::Impl::record_fleet(const std::string& pool, int starting, int read
   });
 }
 
+void Gateway::Impl::record_host(const std::string& pool, double cpu_pct, double mem_pct) {
+  if (Pool* p = find_pool(pool)) {
+    p->load->host_cpu_pct.store(cpu_pct, std::memory_order_relaxed);
+    p->load->host_mem_pct.store(mem_pct, std::memory_order_relaxed);
+  }
+}
+
 void Gateway::Impl::count_decision(const std::string& pool, std::string_view direction, const std::string& policy) {
   metrics_.count_decision(pool, direction, policy);
 }
@@ -202,12 +214,13 @@ Pool* Gateway::Impl::find_pool(std::string_view name) {
 
 Pool* Gateway::Impl::pool_for(std::string_view model) {
   for (auto& p : pools_) {
+    if (p.offload_target) continue;
     for (const auto& m : p.config.models) {
       if (m == model) return &p;
     }
   }
   for (auto& p : pools_) {
-    if (p.config.models.empty()) return &p;
+    if (p.config.models.empty() && !p.offload_target) return &p;
   }
   return nullptr;
 }
@@ -269,7 +282,11 @@ http::awaitable<void> Gateway::Impl::handle(Request& req, Exchange& ex) {
     }
     metrics_.sync_internal_errors(internal_errors().load());
     metrics_.sync_limiter_failures(gate_.limiter().failures());
-    for (const auto& p : pools_) metrics_.pool(p.config.name).fairness->Set(p.queue->jain_index());
+    for (const auto& p : pools_) {
+      PoolMetrics& pm = metrics_.pool(p.config.name);
+      pm.fairness->Set(p.queue->jain_index());
+      pm.oldest_wait->Set(p.queue->oldest_wait_s());
+    }
     res.body() = metrics_.render();
     co_await ex.respond(std::move(res));
   } else {
@@ -332,6 +349,9 @@ void Gateway::record_fleet(const std::string& pool, int starting, int ready, int
 }
 void Gateway::count_decision(const std::string& pool, std::string_view direction, const std::string& policy) {
   impl_->count_decision(pool, direction, policy);
+}
+void Gateway::record_host(const std::string& pool, double cpu_pct, double mem_pct) {
+  impl_->record_host(pool, cpu_pct, mem_pct);
 }
 void Gateway::set_admin_scaling(std::function<std::string()> json) { impl_->set_admin_scaling(std::move(json)); }
 void Gateway::wait_at_zero(const std::string& pool, std::function<void()> poke) {

@@ -44,6 +44,9 @@ class Gateway {
   // `direction` (up | down) counts a decision in tidal_scaling_decisions_total.
   void record_fleet(const std::string& pool, int starting, int ready, int draining, int desired);
   void count_decision(const std::string& pool, std::string_view direction, const std::string& policy);
+  // The pool's local replicas' mean CPU (% of one core) and memory (% of the host), for
+  // its offload thresholds; < 0: unknown.
+  void record_host(const std::string& pool, double cpu_pct, double mem_pct);
   // The pool scales from zero: at zero replicas requests wait in its queue and `poke`
   // asks the controller for capacity at once. Set before start().
   void wait_at_zero(const std::string& pool, std::function<void()> poke);

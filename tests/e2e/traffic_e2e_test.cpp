@@ -386,3 +386,41 @@ resilience: {breaker: {consecutive_failures: 0, failure_rate: 0}}
 
 }  // namespace
 }  // namespace tidal::e2e
+
+namespace tidal::e2e {
+namespace {
+
+TEST(TrafficE2E, SaturatedPoolOverflowsToItsOffloadPoolAtItsOwnPrice) {
+  Engine local = start_engine(), hosted = start_engine();
+  const std::string cfg = write_temp("offload.yaml", R"(
+pools:
+  - name: local
+    max_in_flight_per_replica: 1
+    replicas: [")" + url(local.port) + R"("]
+    offload: {to: hosted, queue_wait_s: 0.3}
+  - name: hosted
+    replicas: [")" + url(hosted.port) + R"("]
+    cost_per_1k_tokens: 0.5
+    upstream_api_key: sk-hosted
+)");
+  Gateway gw = start_gateway({}, 2, {"-c", cfg});
+  std::jthread hog([&] { call(gw.port, "POST", "/v1/chat/completions", chat_body("hog", 1500)); });
+  ASSERT_TRUE(wait_until([&] { return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_in_flight", "pool=\"local\"") == 1; }, 10s));
+  // The first waiter queues in the local pool; once it has waited 0.3 s, new requests overflow.
+  std::jthread waiter([&] { EXPECT_EQ(call(gw.port, "POST", "/v1/chat/completions", chat_body("w", 2)).status, 200u); });
+  ASSERT_TRUE(wait_until([&] {
+    return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_queue_oldest_wait_seconds", "pool=\"local\"") >= 0.35;
+  }, 10s));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = call(gw.port, "POST", "/v1/chat/completions", chat_body("overflow", 10));
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s) << "served by the offload pool, not queued behind the hog";
+  const auto m = call(gw.port, "GET", "/metrics").body;
+  EXPECT_GE(metric_sum(m, "tidal_offload_requests_total", "reason=\"queue_wait\",to=\"hosted\""), 1);
+  EXPECT_GT(metric_sum(m, "tidal_cost_usd_total", "pool=\"hosted\""), 0);
+  EXPECT_EQ(metric_sum(m, "tidal_cost_usd_total", "pool=\"local\""), 0);
+  EXPECT_GE(metric_sum(call(hosted.port, "GET", "/metrics").body, "vllm:request_success_total"), 1);
+}
+
+}  // namespace
+}  // namespace tidal::e2e

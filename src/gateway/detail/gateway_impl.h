@@ -113,6 +113,10 @@ struct PoolLoad {
     }
     return recent_p95 > 0 ? recent_p95 : 1000;
   }
+  // The local replicas' mean CPU (% of one core) and memory (% of the host), from the
+  // controller's last tick; < 0 unknown.
+  std::atomic<double> host_cpu_pct{-1}, host_mem_pct{-1};
+
   std::mutex recent_mu;
   scaling::LatencyHistogram recent_base;
   SteadyClock::time_point recent_at{}, recent_base_at{};
@@ -127,6 +131,8 @@ struct Pool {
   size_t index = 0;                               // in pools_ and LoopContext::policies
   std::unique_ptr<PoolLoad> load = std::make_unique<PoolLoad>();
   std::unique_ptr<RetryBudget> retry_budget;
+  struct Pool* offload_to = nullptr;  // config.offload.to
+  bool offload_target = false;        // takes another pool's overflow: never chosen by model
 };
 
 class Gateway::Impl {
@@ -148,6 +154,7 @@ class Gateway::Impl {
   void retire_replica(ReplicaId id, std::string_view reason);
   void record_fleet(const std::string& pool, int starting, int ready, int draining, int desired);
   void count_decision(const std::string& pool, std::string_view direction, const std::string& policy);
+  void record_host(const std::string& pool, double cpu_pct, double mem_pct);
   void set_admin_scaling(std::function<std::string()> json) { admin_scaling_ = std::move(json); }
   void wait_at_zero(const std::string& pool, std::function<void()> poke);
   uint16_t port() const { return server_.port(); }
@@ -168,6 +175,9 @@ class Gateway::Impl {
   http::awaitable<void> models(Exchange& ex);
 
   http::awaitable<void> completion(Request& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name);
+  // The pool that takes this request instead of `pool` when `pool` is saturated (its
+  // offload settings), with the reason; nullptr to stay.
+  Pool* offload(Pool& pool, const char** reason);
   http::awaitable<ProxyOutcome> try_replica(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
                                         const routing::RequestInfo& info, http::Request& upstream, Exchange& ex,
                                         const ProxyTimeouts& timeouts, TimePoint t0, ReplicaId id,
