@@ -104,6 +104,10 @@ Action add_serve_command(CLI::App& app) {
     for (auto& p : config->pools) {
       if (p.local.command.empty()) p.local.command = {self_executable(), "engine"};
       for (const auto& a : *engine_args) p.local.args.push_back(a);
+      // Local replicas are the controller's to replace when late: health checks wait as long.
+      if (p.local.count > 0 || p.scaling) {
+        config->health.ready_timeout_s = std::max(config->health.ready_timeout_s, p.local.ready_timeout_s);
+      }
     }
     auto gw = gateway::Gateway::create(*config);
     if (!gw) {

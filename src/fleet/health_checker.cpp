@@ -16,6 +16,7 @@ http::awaitable<void> HealthChecker::run(ReplicaId id) {
   http::asio::steady_timer timer(ex);
   uint32_t ok_streak = 0, fail_streak = 0;
   Replica& r = registry_.at(id);
+  const auto added = std::chrono::steady_clock::now();
   while (r.state.load() != ReplicaState::kGone) {
     http::Request req{http::bhttp::verb::get, config_.path, 11};
     req.set(http::bhttp::field::host, r.url.authority());
@@ -35,6 +36,10 @@ http::awaitable<void> HealthChecker::run(ReplicaId id) {
       if (r.state.load() == ReplicaState::kReady && fail_streak >= config_.unhealthy_threshold) {
         registry_.set_state(id, ReplicaState::kEjected,
                             ec ? "health check failed: " + ec.message() : "health status " + std::to_string(res.status));
+      } else if (r.state.load() == ReplicaState::kStarting && config_.ready_timeout_s > 0 &&
+                 std::chrono::steady_clock::now() - added >=
+                     std::chrono::duration<double>(config_.ready_timeout_s)) {
+        registry_.set_state(id, ReplicaState::kEjected, "not ready within health.ready_timeout_s");
       }
     }
     timer.expires_after(config_.interval);

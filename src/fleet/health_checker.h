@@ -18,6 +18,10 @@ struct HealthCheckConfig {
   uint32_t unhealthy_threshold = 2;          // failures before ejection; REQUIRES: >= 1
   uint32_t healthy_threshold = 1;            // successes before (re)admission; REQUIRES: >= 1
   std::string path = "/health";
+  // A replica still starting after this long is ejected (never ready), so a pool of dead
+  // upstreams answers 503 at once instead of holding requests; health checks go on and
+  // re-admit it if it comes up. 0 = never.
+  double ready_timeout_s = 300;
 };
 
 class HealthChecker {

@@ -219,7 +219,9 @@ http::awaitable<Result<ReplicaId>> AdmissionQueue::admit(routing::RoutingPolicy&
     me->timer.expires_at(tick_first ? next_tick : deadline);
     auto [ec] = co_await me->timer.async_wait(http::use_tuple);
     if (!ec && tick_first) {
-      if (cs.cancelled() != http::asio::cancellation_type::none || !co_await ticker->tick()) co_return gone();
+      if (cs.cancelled() != http::asio::cancellation_type::none) co_return gone();
+      const bool ticked = co_await ticker->tick();  // GCC 12: no co_await inside a condition
+      if (!ticked) co_return gone();
       continue;
     }
     if (!ec) {

@@ -172,7 +172,9 @@ GatewayConfig decode(const YAML::Node& root) {
     read(m, "scrape", "path", c.scrape.path);
   }
   if (auto h = root["health"]) {
-    check_keys(h, "health", {"interval_ms", "timeout_ms", "unhealthy_threshold", "healthy_threshold", "path"});
+    check_keys(h, "health", {"interval_ms", "timeout_ms", "unhealthy_threshold", "healthy_threshold", "path",
+                             "ready_timeout_s"});
+    read(h, "health", "ready_timeout_s", c.health.ready_timeout_s);
     read_ms(h, "health", "interval_ms", c.health.interval);
     read_ms(h, "health", "timeout_ms", c.health.timeout);
     read(h, "health", "unhealthy_threshold", c.health.unhealthy_threshold);
@@ -260,6 +262,7 @@ Result<bool> validate(const GatewayConfig& c) {
   if (c.connect_timeout_ms < 1) return bad("gateway.connect_timeout_ms", "must be >= 1");
   if (c.health.unhealthy_threshold < 1) return bad("health.unhealthy_threshold", "must be >= 1");
   if (c.health.healthy_threshold < 1) return bad("health.healthy_threshold", "must be >= 1");
+  if (c.health.ready_timeout_s < 0) return bad("health.ready_timeout_s", "must be >= 0 (0: never)");
   if (c.health.interval.count() < 10) return bad("health.interval_ms", "must be >= 10");
   if (c.scrape.interval.count() != 0 && c.scrape.interval.count() < 10) return bad("scrape.interval_ms", "must be 0 (off) or >= 10");
   if (auto ok = routing::validate(c.routing, "routing"); !ok) return ok.error();

@@ -257,9 +257,11 @@ http::awaitable<void> Gateway::Impl::handle(Request& req, Exchange& ex) {
     size_t ready = 0;
     for (const auto& p : pools_) ready += registry_.count(p.config.name, fleet::ReplicaState::kReady);
     const bool ok = path == "/startupz" || (!draining_ && ready > 0);
-    const char* why = draining_ ? "draining" : "no ready replica";
-    co_await ex.respond(json_response(ok ? 200 : 503, ok ? std::string(R"({"status":"ok"})")
-                                                         : std::string(R"({"status":"not ready","reason":")") + why + "\"}"));
+    // GCC 12: no temporaries in a conditional inside a co_await expression (miscompiled).
+    std::string body = R"({"status":"ok"})";
+    if (!ok) body = std::string(R"({"status":"not ready","reason":")") + (draining_ ? "draining" : "no ready replica") + "\"}";
+    Response res = json_response(ok ? 200 : 503, std::move(body));
+    co_await ex.respond(std::move(res));
   } else if (path.starts_with("/admin/") && !gate_.admin(req)) {
     co_await ex.respond(error_response(make_error(ErrorKind::kAuthentication,
                                                   "/admin/ needs the admin token (Authorization: Bearer ...)", "",

@@ -424,3 +424,25 @@ pools:
 
 }  // namespace
 }  // namespace tidal::e2e
+
+namespace tidal::e2e {
+namespace {
+
+TEST(TrafficE2E, ReplicaNeverReadyIsEjectedAndTheDeadPoolAnswersAtOnce) {
+  // Nothing listens on this port: the replica never passes a health check.
+  const uint16_t dead = free_port();
+  Gateway gw = start_gateway({dead}, 0, {"--queue-timeout-s", "30"},
+                             {"TIDAL_HEALTH__READY_TIMEOUT_S=0.5"});
+  ASSERT_TRUE(wait_until([&] { return gw.proc->log().find("not ready within health.ready_timeout_s") != std::string::npos; }, 10s))
+      << gw.proc->log();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = call(gw.port, "POST", "/v1/chat/completions", chat_body("x", 2));
+  EXPECT_EQ(r.status, 503u);
+  EXPECT_EQ(r.raw.header("x-tidal-drop-reason"), "no_replica");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s) << "not after the 30 s queue wait";
+  EXPECT_EQ(call(gw.port, "GET", "/readyz").status, 503u);
+  EXPECT_EQ(call(gw.port, "GET", "/livez").status, 200u);
+}
+
+}  // namespace
+}  // namespace tidal::e2e
