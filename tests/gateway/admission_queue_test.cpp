@@ -1,0 +1,112 @@
+// The gateway's AdmissionQueue on a real event loop with an in-memory registry (no
+// network): who gets a freed slot, in the shared WaitQueue's order.
+#include "gateway/admission_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include "gateway/gateway_metrics.h"
+#include "http/url.h"
+
+namespace tidal::gateway {
+namespace {
+
+namespace asio = http::asio;
+using routing::ReplicaId;
+
+struct Fixture {
+  fleet::Registry registry;
+  GatewayMetrics metrics;
+  PoolMetrics& pm;
+  routing::RoutingConfig rc;
+  routing::SharedState shared{rc};
+  std::unique_ptr<routing::RoutingPolicy> policy;
+  AdmissionQueue queue;
+  asio::io_context io;
+
+  explicit Fixture(admission::AdmissionConfig a, std::vector<std::string> tiers = {"default"}, uint32_t max_queue = 100)
+      : pm(metrics.add_pool("p", tiers)), policy(std::move(*routing::make_policy(rc, shared, 1))),
+        queue(registry, "p", std::move(a), max_queue, pm) {}
+
+  ReplicaId add_ready(uint32_t port) {
+    auto url = http::parse_url("http://127.0.0.1:" + std::to_string(port));
+    return registry.add("p", *url, http::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), 1,
+                        fleet::ReplicaState::kReady);
+  }
+  // Starts admit() as a coroutine; the result lands in `out`.
+  void admit(std::optional<Result<ReplicaId>>& out, std::vector<ReplicaId> exclude, Applicant who = {}) {
+    asio::co_spawn(io, [this, &out, exclude = std::move(exclude), who]() -> http::awaitable<void> {
+      routing::RequestInfo info;
+      out = co_await queue.admit(*policy, info, exclude, who);
+    }, asio::detached);
+  }
+  void run_until(const std::function<bool()>& done) {
+    for (int i = 0; i < 2000 && !done(); ++i) io.run_for(std::chrono::milliseconds(1));
+  }
+};
+
+TEST(AdmissionQueueTest, AWaiterThatCannotUseTheFreeSlotPassesItOn) {
+  Fixture f(admission::single_tier(100, 30));
+  const ReplicaId a = f.add_ready(1), b = f.add_ready(2);
+  ASSERT_TRUE(f.registry.try_acquire(a));
+  ASSERT_TRUE(f.registry.try_acquire(b));
+  // A retry that already failed on b waits first; a fresh request waits behind it.
+  std::optional<Result<ReplicaId>> retry, fresh;
+  f.admit(retry, {b});
+  f.run_until([&] { return f.queue.depth() == 1; });
+  f.admit(fresh, {});
+  f.run_until([&] { return f.queue.depth() == 2; });
+  // b frees: the retry (first in line) cannot take it, the fresh request does.
+  f.queue.release(b);
+  f.run_until([&] { return fresh.has_value(); });
+  ASSERT_TRUE(fresh.has_value());
+  ASSERT_TRUE(fresh->has_value());
+  EXPECT_EQ(**fresh, b);
+  EXPECT_FALSE(retry.has_value()) << "the retry still waits for a replica it may use";
+  // a frees: the retry takes it.
+  f.queue.release(a);
+  f.run_until([&] { return retry.has_value(); });
+  ASSERT_TRUE(retry.has_value() && retry->has_value());
+  EXPECT_EQ(**retry, a);
+}
+
+TEST(AdmissionQueueTest, AFreedSlotGoesToTheHigherTierEvenIfItCameLater) {
+  admission::AdmissionConfig c;
+  c.tiers = {{.name = "paid"}, {.name = "free"}};
+  Fixture f(c, {"paid", "free"});
+  const ReplicaId a = f.add_ready(1);
+  ASSERT_TRUE(f.registry.try_acquire(a));
+  std::optional<Result<ReplicaId>> free1, paid;
+  f.admit(free1, {}, Applicant{.tier = 1});
+  f.run_until([&] { return f.queue.depth() == 1; });
+  f.admit(paid, {}, Applicant{.tier = 0});
+  f.run_until([&] { return f.queue.depth() == 2; });
+  f.queue.release(a);
+  f.run_until([&] { return paid.has_value(); });
+  ASSERT_TRUE(paid.has_value() && paid->has_value());
+  EXPECT_FALSE(free1.has_value());
+}
+
+TEST(AdmissionQueueTest, AFullQueueEvictsTheLowerTierWithShed) {
+  admission::AdmissionConfig c;
+  c.tiers = {{.name = "paid"}, {.name = "free"}};
+  Fixture f(c, {"paid", "free"}, /*max_queue=*/1);
+  const ReplicaId a = f.add_ready(1);
+  ASSERT_TRUE(f.registry.try_acquire(a));
+  std::optional<Result<ReplicaId>> free1, paid;
+  f.admit(free1, {}, Applicant{.tier = 1});
+  f.run_until([&] { return f.queue.depth() == 1; });
+  f.admit(paid, {}, Applicant{.tier = 0});
+  f.run_until([&] { return free1.has_value(); });
+  ASSERT_TRUE(free1.has_value());
+  ASSERT_FALSE(free1->has_value());
+  EXPECT_EQ(free1->error().code, "shed");
+  EXPECT_EQ(f.queue.depth(), 1u);
+  f.queue.release(a);
+  f.run_until([&] { return paid.has_value(); });
+  ASSERT_TRUE(paid.has_value() && paid->has_value());
+}
+
+}  // namespace
+}  // namespace tidal::gateway
