@@ -9,6 +9,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <type_traits>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -26,6 +28,9 @@ struct BreakerConfig {
 
   [[nodiscard]] bool enabled() const { return consecutive_failures > 0 || failure_rate > 0; }
 };
+
+// Times are steady_clock counts, which are nanoseconds here.
+static_assert(std::is_same_v<std::chrono::steady_clock::period, std::nano>);
 
 enum class BreakerState : uint8_t { kClosed, kOpen, kHalfOpen };
 [[nodiscard]] const char* to_string(BreakerState s);

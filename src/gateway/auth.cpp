@@ -154,7 +154,8 @@ Result<bool> KeyStore::reload() {
 
 void KeyStore::maybe_reload() {
   if (config_.keys_file.empty()) return;
-  const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   int64_t next = next_check_ns_.load(std::memory_order_relaxed);
   if (now < next || !next_check_ns_.compare_exchange_strong(next, now + 1'000'000'000)) return;
   int64_t known = 0;

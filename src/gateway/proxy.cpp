@@ -120,6 +120,7 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
     }
     const bool reused = conn->reused;
     held.hold(&conn->stream);
+    if (race && race->lost(lane)) co_return lost();  // the twin answered while this one connected
     conn->stream.expires_after(remaining(timeouts, timeouts.idle));
     auto [wec, wn] = co_await bhttp::async_write(conn->stream, upstream, http::use_tuple);
     conn->stream.expires_never();

@@ -76,15 +76,22 @@ void Server::listen() {
 void Server::spawn_accept_loop(tcp::acceptor& acceptor) {
   asio::co_spawn(acceptor.get_executor(), accept_loop(acceptor), [this, &acceptor](std::exception_ptr e) {
     if (!e) return;
-    ++stats_.internal_errors;
-    ++internal_errors();
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      logger("http")->error("accept loop failed, restarting error={}", ex.what());
-    }
+    count_failure(e, "accept loop failed, restarting");
     if (acceptor.is_open()) spawn_accept_loop(acceptor);
   });
+}
+
+// A coroutine's last catch: counted (tidal_internal_errors_total) and logged.
+void Server::count_failure(std::exception_ptr e, std::string_view what) {
+  ++stats_.internal_errors;
+  ++internal_errors();
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    logger("http")->error("{} error={}", what, ex.what());
+  } catch (...) {
+    logger("http")->error("{} error=unknown", what);
+  }
 }
 
 void Server::start() {
@@ -146,14 +153,7 @@ awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
       continue;
     }
     asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), [this](std::exception_ptr e) {
-      if (!e) return;
-      ++stats_.internal_errors;
-      ++internal_errors();
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        logger("http")->error("session failed error={}", ex.what());
-      }
+      if (e) count_failure(e, "session failed");
     });
   }
 }

@@ -88,6 +88,7 @@ class Server {
  private:
   awaitable<void> accept_loop(tcp::acceptor& acceptor);
   void spawn_accept_loop(tcp::acceptor& acceptor);
+  void count_failure(std::exception_ptr e, std::string_view what);
   awaitable<void> session(tcp::socket socket);
 
   ServerOptions opts_;

@@ -21,6 +21,13 @@ namespace json = boost::json;
 
 Fields bearer(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
 
+// A long request holding the only slot of a pool (max_in_flight 1); joined on scope exit.
+std::jthread hold_slot(const Gateway& gw, uint32_t tokens, const std::string& pool_filter = "") {
+  std::jthread hog([port = gw.port, tokens] { call(port, "POST", "/v1/chat/completions", chat_body("hog", tokens)); });
+  EXPECT_TRUE(wait_until([&] { return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_in_flight", pool_filter) == 1; }, 10s));
+  return hog;
+}
+
 std::string error_code(const Reply& r) {
   try {
     return std::string(json::parse(r.body).at("error").at("code").as_string());
@@ -111,8 +118,7 @@ admission:
     - {name: free, max_queue_wait_s: 30}
 )");
   Gateway gw = start_gateway({e.port}, 1, {"-c", cfg, "--max-in-flight", "1"});
-  std::thread hog([&] { call(gw.port, "POST", "/v1/chat/completions", chat_body("hog", 500)); });
-  ASSERT_TRUE(wait_until([&] { return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_in_flight") == 1; }, 10s));
+  std::jthread hog = hold_slot(gw, 500);
 
   std::mutex mu;
   std::vector<std::string> finished;
@@ -151,8 +157,7 @@ admission:
     - {name: free, max_queue_wait_s: 0.5}
 )");
   Gateway gw = start_gateway({e.port}, 1, {"-c", cfg, "--max-in-flight", "1"});
-  std::thread hog([&] { call(gw.port, "POST", "/v1/chat/completions", chat_body("hog", 1500)); });
-  ASSERT_TRUE(wait_until([&] { return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_in_flight") == 1; }, 10s));
+  std::jthread hog = hold_slot(gw, 1500);
   const auto t0 = std::chrono::steady_clock::now();
   auto shed = call(gw.port, "POST", "/v1/chat/completions", chat_body("late", 2));
   const double waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -404,8 +409,7 @@ pools:
     upstream_api_key: sk-hosted
 )");
   Gateway gw = start_gateway({}, 2, {"-c", cfg});
-  std::jthread hog([&] { call(gw.port, "POST", "/v1/chat/completions", chat_body("hog", 1500)); });
-  ASSERT_TRUE(wait_until([&] { return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_in_flight", "pool=\"local\"") == 1; }, 10s));
+  std::jthread hog = hold_slot(gw, 1500, "pool=\"local\"");
   // The first waiter queues in the local pool; once it has waited 0.3 s, new requests overflow.
   std::jthread waiter([&] { EXPECT_EQ(call(gw.port, "POST", "/v1/chat/completions", chat_body("w", 2)).status, 200u); });
   ASSERT_TRUE(wait_until([&] {
