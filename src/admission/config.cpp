@@ -43,7 +43,7 @@ void read_admission(const YAML::Node& n, const std::string& where, AdmissionConf
       const std::string at = key + "[" + std::to_string(i) + "]";
       const YAML::Node& tn = t[i];
       config::check_keys(tn, at, {"name", "max_queue_wait_s", "max_queue", "aging_s", "order", "ttft_target_ms", "hedge",
-                                  "hedge_delay_ms"});
+                                  "hedge_delay_ms", "reserved_slots"});
       TierConfig tier;
       read(tn, at, "name", tier.name);
       read(tn, at, "max_queue_wait_s", tier.max_queue_wait_s);
@@ -52,6 +52,7 @@ void read_admission(const YAML::Node& n, const std::string& where, AdmissionConf
       read(tn, at, "ttft_target_ms", tier.ttft_target_ms);
       read(tn, at, "hedge", tier.hedge);
       read(tn, at, "hedge_delay_ms", tier.hedge_delay_ms);
+      read(tn, at, "reserved_slots", tier.reserved_slots);
       if (auto o = tn["order"]) {
         const auto v = config::as<std::string>(o, join_key(at, "order"));
         if (v != "fcfs" && v != "edf") throw config::KeyError(join_key(at, "order"), "must be fcfs or edf, not '" + v + "'");

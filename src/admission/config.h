@@ -7,7 +7,7 @@
 //     fairness: vtc               # vtc (tokens served per tenant) | none (arrival order)
 //     tiers:                      # highest priority first
 //       - {name: critical, max_queue_wait_s: 5, max_queue: 1000, hedge: true}
-//       - {name: paid, max_queue_wait_s: 15, aging_s: 10}
+//       - {name: paid, max_queue_wait_s: 15, aging_s: 10, reserved_slots: 4}
 //       - {name: free, max_queue_wait_s: 30, aging_s: 10, order: edf, ttft_target_ms: 2000}
 #pragma once
 
@@ -33,6 +33,7 @@ struct TierConfig {
   double aging_s = 0;             // a waiter rises one tier per aging_s waited; 0 = never
   Order order = Order::kFcfs;     // within a tenant: arrival order, or earliest TTFT deadline
   double ttft_target_ms = 0;      // edf: deadline = arrival + this, unless x-tidal-ttft-ms says; 0 = max wait
+  uint32_t reserved_slots = 0;    // free slots of the pool lower tiers may not take (admission/reserve.h)
   // Gateway only: no first token after hedge_delay_ms → a second copy goes to another
   // replica; the first to answer wins, the other is cancelled (counts against the retry budget).
   bool hedge = false;

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -51,12 +52,13 @@ class WaitQueue {
   // Removes a waiter (admitted, timed out, client gone); false if it was not queued.
   bool remove(uint64_t id);
 
-  // The best waiter for which `eligible(id)` holds, in the order described above.
+  // The best waiter for which `eligible(id)` holds, in the order described above;
+  // only tiers below `tier_limit` (indexes) are considered.
   template <class Eligible>
-  [[nodiscard]] std::optional<uint64_t> best(double now_s, Eligible&& eligible) const {
+  [[nodiscard]] std::optional<uint64_t> best(double now_s, Eligible&& eligible, uint32_t tier_limit = UINT32_MAX) const {
     std::optional<uint64_t> out;
     std::tuple<double, uint32_t> out_rank{0, 0};
-    for (uint32_t t = 0; t < tiers_.size(); ++t) {
+    for (uint32_t t = 0; t < tiers_.size() && t < tier_limit; ++t) {
       const Waiter* w = tier_best(t, eligible);
       if (!w) continue;
       const std::tuple<double, uint32_t> rank{effective_rank(*w, now_s), t};
@@ -80,6 +82,8 @@ class WaitQueue {
   [[nodiscard]] std::optional<double> oldest_enqueued_s() const;
   [[nodiscard]] size_t depth(uint32_t tier) const { return tiers_[tier].by_seq.size(); }
   [[nodiscard]] bool contains(uint64_t id) const { return entries_.count(id) != 0; }
+  // REQUIRES: contains(id).
+  [[nodiscard]] uint32_t tier_of(uint64_t id) const { return entries_.at(id).w.tier; }
   [[nodiscard]] const AdmissionConfig& config() const { return config_; }
 
  private:

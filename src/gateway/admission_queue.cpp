@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "admission/reserve.h"
+
 namespace tidal::gateway {
 namespace {
 
@@ -28,10 +30,28 @@ Error refusal(DropReason r, std::string message) {
 AdmissionQueue::AdmissionQueue(fleet::Registry& registry, std::string pool, admission::AdmissionConfig config,
                                uint32_t max_queue, PoolMetrics& metrics)
     : registry_(registry), pool_(std::move(pool)), config_(std::move(config)), metrics_(metrics),
-      order_(config_, max_queue) {}
+      order_(config_, max_queue), reserved_(admission::any_reserved(config_)),
+      held_(std::make_unique<std::atomic<int64_t>[]>(std::max<size_t>(1, config_.tiers.size()))) {}
+
+int64_t AdmissionQueue::free_slots() const {
+  int64_t free = 0;
+  for (const fleet::Replica* r : *registry_.snapshot()) {
+    if (r->pool != pool_ || r->state.load() != fleet::ReplicaState::kReady) continue;
+    if (r->max_in_flight == 0) return admission::kUnlimitedSlots;
+    free += static_cast<int64_t>(r->max_in_flight) - r->in_flight.load(std::memory_order_relaxed);
+  }
+  return free;
+}
 
 std::optional<ReplicaId> AdmissionQueue::try_take(routing::RoutingPolicy& policy, const routing::RequestInfo& req,
-                                                  std::span<const ReplicaId> exclude) {
+                                                  std::span<const ReplicaId> exclude, uint32_t tier) {
+  if (reserved_) {
+    // A snapshot of the tiers' holdings: concurrent takes may overshoot a reservation by
+    // the requests admitted at the same instant on other loops.
+    std::vector<int64_t> held(config_.tiers.size());
+    for (size_t i = 0; i < held.size(); ++i) held[i] = held_[i].load(std::memory_order_relaxed);
+    if (!admission::may_take_slot(config_, tier, free_slots(), held)) return std::nullopt;
+  }
   thread_local std::vector<routing::ReplicaView> views;
   // Only replicas that serve the requested model (as their /v1/models says).
   registry_.views(pool_, views, req.model.empty() ? 0 : fleet::model_bits(req.model));
@@ -43,7 +63,10 @@ std::optional<ReplicaId> AdmissionQueue::try_take(routing::RoutingPolicy& policy
   for (int attempt = 0; attempt < 4; ++attempt) {
     auto id = policy.pick(req, views, now);
     if (!id) return std::nullopt;
-    if (registry_.try_acquire(*id)) return id;
+    if (registry_.try_acquire(*id)) {
+      held_[tier].fetch_add(1, std::memory_order_relaxed);
+      return id;
+    }
     for (auto& v : views) {
       if (v.id == *id) v.routable = false;
     }
@@ -88,12 +111,13 @@ void AdmissionQueue::wake() {
 }
 
 std::optional<ReplicaId> AdmissionQueue::try_admit_now(routing::RoutingPolicy& policy, const routing::RequestInfo& req,
-                                                      std::span<const ReplicaId> exclude) {
+                                                      std::span<const ReplicaId> exclude, uint32_t tier) {
   if (waiting_.load() != 0) return std::nullopt;
-  return try_take(policy, req, exclude);
+  return try_take(policy, req, exclude, tier);
 }
 
-void AdmissionQueue::release(ReplicaId id) {
+void AdmissionQueue::release(ReplicaId id, uint32_t tier) {
+  held_[tier].fetch_sub(1, std::memory_order_relaxed);
   registry_.release(id);
   wake();
 }
@@ -121,7 +145,7 @@ http::awaitable<Result<ReplicaId>> AdmissionQueue::admit(routing::RoutingPolicy&
                                                          const WaitTicker* ticker) {
   TierMetrics& tm = metrics_.tiers[who.tier];
   if (waiting_.load() == 0) {
-    if (auto id = try_take(policy, req, exclude)) co_return *id;
+    if (auto id = try_take(policy, req, exclude, who.tier)) co_return *id;
   }
   // At zero replicas a pool that scales from zero holds the request; a retry whose
   // replicas all failed does not wait.
@@ -197,7 +221,7 @@ http::awaitable<Result<ReplicaId>> AdmissionQueue::admit(routing::RoutingPolicy&
       if (!my_turn && best && me->tried_gen < gen_) wake_best_locked();
     }
     if (my_turn) {
-      if (auto id = try_take(policy, req, exclude)) {
+      if (auto id = try_take(policy, req, exclude, who.tier)) {
         tm.queue_wait->Observe(std::chrono::duration<double>(SteadyClock::now() - enqueued).count());
         co_return *id;
       }

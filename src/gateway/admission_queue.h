@@ -59,8 +59,10 @@ class AdmissionQueue {
   // A slot now, without waiting, and only when nobody waits (hedges never jump the queue).
   [[nodiscard]] std::optional<routing::ReplicaId> try_admit_now(routing::RoutingPolicy& policy,
                                                                const routing::RequestInfo& req,
-                                                               std::span<const routing::ReplicaId> exclude);
-  void release(routing::ReplicaId id);
+                                                               std::span<const routing::ReplicaId> exclude,
+                                                               uint32_t tier);
+  // Gives back a slot taken for a request of `tier`.
+  void release(routing::ReplicaId id, uint32_t tier);
   // Capacity may have appeared (a replica became ready): let the best waiter try.
   void wake();
   // Tokens served to a tenant (VTC fairness): reserved at dispatch, reconciled after.
@@ -84,8 +86,12 @@ class AdmissionQueue {
     uint64_t tried_gen = 0;  // the capacity generation it last failed to use
     bool evicted = false;
   };
+  // A slot for a request of `tier`, if routing finds one and no higher tier's
+  // reservation (admission/reserve.h) keeps it.
   std::optional<routing::ReplicaId> try_take(routing::RoutingPolicy& policy, const routing::RequestInfo& req,
-                                             std::span<const routing::ReplicaId> exclude);
+                                             std::span<const routing::ReplicaId> exclude, uint32_t tier);
+  // Free slots of the pool's ready replicas; admission::kUnlimitedSlots if one has no limit.
+  [[nodiscard]] int64_t free_slots() const;
   bool any_live(std::span<const routing::ReplicaId> exclude) const;
   bool any_free_slot() const;
   // Wakes the best waiter that has not failed since capacity last changed.
@@ -104,6 +110,8 @@ class AdmissionQueue {
   uint64_t gen_ = 1;        // bumped whenever capacity may have appeared
   uint32_t passes_ = 0;     // turns passed on in this generation (bounded)
   std::atomic<size_t> waiting_{0};
+  const bool reserved_;                               // some tier reserves slots
+  std::unique_ptr<std::atomic<int64_t>[]> held_;      // slots each tier holds
 };
 
 }  // namespace tidal::gateway

@@ -157,14 +157,14 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
     ProxyOutcome outs[2];
     const admission::TierConfig& tier = pool->queue->config().tiers[pass.who.tier];
     if (!tier.hedge) {
-      outs[0] = co_await try_replica(ctx, *pool, policy, info, upstream, ex, timeouts, t0, id, pass.headers, nullptr, 0);
+      outs[0] = co_await try_replica(ctx, *pool, policy, info, upstream, ex, timeouts, t0, id, pass, nullptr, 0);
     } else {
       // Hedging: no first token after the delay → a copy on another replica; the first
       // to answer claims the client and closes the other's upstream connection.
       http::asio::steady_timer delay(co_await http::asio::this_coro::executor);
       http::Request copy = upstream;
       auto original = [&]() -> http::awaitable<void> {
-        outs[0] = co_await try_replica(ctx, *pool, policy, info, upstream, ex, timeouts, t0, id, pass.headers, &race, 0);
+        outs[0] = co_await try_replica(ctx, *pool, policy, info, upstream, ex, timeouts, t0, id, pass, &race, 0);
         delay.cancel();  // answered (or failed) before the delay: no hedge
       };
       auto hedge = [&]() -> http::awaitable<void> {
@@ -180,10 +180,10 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
         }
         std::vector<ReplicaId> exclude = tried;
         exclude.push_back(id);
-        hedged = pool->queue->try_admit_now(policy, info, exclude);
+        hedged = pool->queue->try_admit_now(policy, info, exclude, pass.who.tier);
         if (!hedged) co_return;
         metrics_.pool(pool_name).hedges->Increment();
-        outs[1] = co_await try_replica(ctx, *pool, policy, info, copy, ex, timeouts, t0, *hedged, pass.headers, &race, 1);
+        outs[1] = co_await try_replica(ctx, *pool, policy, info, copy, ex, timeouts, t0, *hedged, pass, &race, 1);
       };
       co_await (original() && hedge());
       if (race.winner == 1) metrics_.pool(pool_name).hedges_won->Increment();
@@ -242,16 +242,17 @@ Pool* Gateway::Impl::offload(Pool& pool, const char** reason) {
 http::awaitable<ProxyOutcome> Gateway::Impl::try_replica(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
                                                      const routing::RequestInfo& info, http::Request& upstream,
                                                      Exchange& ex, const ProxyTimeouts& timeouts, TimePoint t0,
-                                                     ReplicaId id, const Headers& headers, HedgeRace* race, int lane) {
+                                                     ReplicaId id, const Pass& pass, HedgeRace* race, int lane) {
   struct Slot {
     AdmissionQueue& q;
     ReplicaMetrics& m;
     ReplicaId id;
+    uint32_t tier;
     ~Slot() {
       m.in_flight->Decrement();
-      q.release(id);
+      q.release(id, tier);
     }
-  } slot{*pool.queue, metrics_.replica(id), id};
+  } slot{*pool.queue, metrics_.replica(id), id, pass.who.tier};
   slot.m.in_flight->Increment();
   fleet::Replica& replica = registry_.at(id);
   replica.breaker.on_dispatch(SteadyClock::now().time_since_epoch().count());
@@ -273,8 +274,8 @@ http::awaitable<ProxyOutcome> Gateway::Impl::try_replica(LoopContext& ctx, Pool&
   } dispatch{replica.stats, routing::dispatched(replica.stats, info, policy.on_dispatch(id, info)),
              pool.routing.half_life_s};
   const auto sent = SteadyClock::now();
-  ProxyOutcome out = co_await proxy_exchange(ctx.pool, replica, upstream, ex, timeouts, t0, dispatch.ticket, headers,
-                                             race, lane);
+  ProxyOutcome out = co_await proxy_exchange(ctx.pool, replica, upstream, ex, timeouts, t0, dispatch.ticket,
+                                             pass.headers, race, lane);
   const auto now = SteadyClock::now();
   const routing::Outcome outcome = routing_outcome(out, now - sent);  // the replica's time, not the queue's
   dispatch.finish(outcome, now);

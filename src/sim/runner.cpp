@@ -1,4 +1,5 @@
 #include "sim/simulation.h"
+#include "admission/reserve.h"
 #include "sim/detail/fleet_meter.h"
 #include "sim/detail/outcomes.h"
 #include "sim/detail/sim_queue.h"
@@ -31,7 +32,7 @@ class Simulation final : public scaling::Actuator {
       : c_(c), w_(w), seed_(seed), o_(o), preset_(std::move(preset)), capacity_(capacity), router_(std::move(router)),
         loop_(std::move(autoscaler), *this), rng_(seed ^ 0xA5A5A5A5ULL), traffic_rng_(seed ^ 0x7472616666ULL),
         queue_(c.admission, c.max_queue), outcomes_(c),
-        meter_(c, w, capacity, o.sample_interval_s),
+        meter_(c, w, capacity, o.sample_interval_s), held_(c.admission.tiers.size(), 0),
         window_(std::max(c.scaling.window_s, c.scaling.interval_s),
                 std::max(c.scaling.concurrency_window_s, c.scaling.interval_s)) {
     probe_ = std::make_unique<engine::EngineModel>(preset_, 0);
@@ -172,6 +173,7 @@ class Simulation final : public scaling::Actuator {
     std::sort(victims.begin(), victims.end());  // deterministic order
     for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
       router_->finish(r, live_.at(*it), false, now_);
+      --held_[live_.at(*it).tier];
       if (!c_.retry_preempted) {
         const uint32_t cls = live_.at(*it).cls;
         live_.erase(*it);
@@ -303,6 +305,9 @@ class Simulation final : public scaling::Actuator {
     sizes_.emplace(id, std::move(req));
     if (queue_.size() == 0 && try_route(id)) return;
     enqueue(id);
+    // A higher tier may be placeable at once (a reserved slot, or lower tiers held back
+    // by one), as a newcomer that is the gateway's best waiter tries at once.
+    if (c_.admission.tiers.size() > 1) drain_queue();
   }
 
   // The traffic class of an arrival and its tenant; no draw with one class of one tenant.
@@ -333,10 +338,13 @@ class Simulation final : public scaling::Actuator {
 
   bool try_route(uint64_t id) {
     const SimRequest& s = sizes_.at(id);
+    Live& l = live_.at(id);
+    // Slots reserved for higher tiers (admission/reserve.h, as in the gateway).
+    if (reserved_ && !admission::may_take_slot(c_.admission, l.tier, free_slots(), held_)) return false;
     auto pick = router_->pick(s, replicas_, c_.max_in_flight_per_replica, now_);
     if (!pick) return false;
     Replica& r = *replicas_[*pick];
-    Live& l = live_.at(id);
+    ++held_[l.tier];
     l.replica = static_cast<int>(r.id);
     l.queued = false;
     queue_.order().charge(l.tier, l.tenant, static_cast<double>(l.input_tokens) + l.output_tokens);
@@ -349,6 +357,15 @@ class Simulation final : public scaling::Actuator {
     r.model->submit(engine::SeqRequest{id, moved.input_tokens, moved.output_tokens, std::move(moved.prefix)});
     if (r.work == Work::kIdle) start_work(r);
     return true;
+  }
+
+  int64_t free_slots() const {
+    if (c_.max_in_flight_per_replica == 0) return admission::kUnlimitedSlots;
+    int64_t free = 0;
+    for (const auto& r : replicas_) {
+      if (r->state == State::kReady) free += static_cast<int64_t>(c_.max_in_flight_per_replica) - r->in_flight;
+    }
+    return free;
   }
 
   void drain_queue() {
@@ -368,6 +385,7 @@ class Simulation final : public scaling::Actuator {
     if (it->second.queued) queue_.order().remove(id);
     if (!it->second.queued && it->second.replica >= 0) {
       router_->finish(*replicas_[static_cast<size_t>(it->second.replica)], it->second, false, now_);
+      --held_[it->second.tier];
     }
     const uint32_t cls = it->second.cls;
     live_.erase(it);
@@ -397,6 +415,7 @@ class Simulation final : public scaling::Actuator {
     }
     outcomes_.completed(l.cls, ttft, e2e, tpot, l.output_tokens);
     --r.in_flight;
+    --held_[l.tier];
     if (r.state == State::kDraining && r.in_flight == 0 && !loop_.on_idle(r.id, now_)) retire(r);
     drain_queue();
   }
@@ -498,6 +517,8 @@ class Simulation final : public scaling::Actuator {
   detail::SimQueue queue_;
   detail::Outcomes outcomes_;
   detail::FleetMeter meter_;
+  std::vector<int64_t> held_;  // slots each tier holds (reserved capacity)
+  const bool reserved_ = admission::any_reserved(c_.admission);
   SimRequest next_arrival_;
   bool arrivals_done_ = false;
   uint64_t next_request_id_ = 1;

@@ -229,3 +229,31 @@ TEST(AdmissionConfigTest, ReadsTiersAndRefusesBadKeys) {
 
 }  // namespace
 }  // namespace tidal::admission
+
+#include "admission/reserve.h"
+
+namespace tidal::admission {
+namespace {
+
+TEST(ReserveTest, HigherTiersKeepTheirUnusedReservation) {
+  AdmissionConfig c;
+  c.tiers = {{.name = "critical", .reserved_slots = 2}, {.name = "paid", .reserved_slots = 3}, {.name = "free"}};
+  const std::vector<int64_t> none{0, 0, 0};
+  // free must leave 2 + 3 slots free.
+  EXPECT_FALSE(may_take_slot(c, 2, 5, none));
+  EXPECT_TRUE(may_take_slot(c, 2, 6, none));
+  // paid leaves critical's 2; critical takes anything.
+  EXPECT_FALSE(may_take_slot(c, 1, 2, none));
+  EXPECT_TRUE(may_take_slot(c, 1, 3, none));
+  EXPECT_TRUE(may_take_slot(c, 0, 1, none));
+  // Slots a tier holds count against its reservation.
+  EXPECT_FALSE(may_take_slot(c, 2, 4, std::vector<int64_t>{1, 0, 0}));  // critical keeps 1, paid 3
+  EXPECT_TRUE(may_take_slot(c, 2, 5, std::vector<int64_t>{1, 0, 0}));
+  EXPECT_TRUE(may_take_slot(c, 2, 1, std::vector<int64_t>{5, 5, 0}));
+  EXPECT_TRUE(may_take_slot(c, 2, kUnlimitedSlots, none));
+  EXPECT_FALSE(any_reserved(single_tier(10, 1)));
+  EXPECT_TRUE(any_reserved(c));
+}
+
+}  // namespace
+}  // namespace tidal::admission

@@ -29,10 +29,15 @@ struct Fixture {
       : pm(metrics.add_pool("p", tiers)), policy(std::move(*routing::make_policy(rc, shared, 1))),
         queue(registry, "p", std::move(a), max_queue, pm) {}
 
-  ReplicaId add_ready(uint32_t port) {
+  ReplicaId add_ready(uint32_t port, uint32_t max_in_flight = 1) {
     auto url = http::parse_url("http://127.0.0.1:" + std::to_string(port));
-    return registry.add("p", *url, http::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), 1,
+    return registry.add("p", *url, http::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), max_in_flight,
                         fleet::ReplicaState::kReady);
+  }
+  // Frees a slot the test took directly from the registry.
+  void free_slot(ReplicaId id) {
+    registry.release(id);
+    queue.wake();
   }
   // Starts admit() as a coroutine; the result lands in `out`.
   void admit(std::optional<Result<ReplicaId>>& out, std::vector<ReplicaId> exclude, Applicant who = {}) {
@@ -42,7 +47,10 @@ struct Fixture {
     }, asio::detached);
   }
   void run_until(const std::function<bool()>& done) {
-    for (int i = 0; i < 2000 && !done(); ++i) io.run_for(std::chrono::milliseconds(1));
+    for (int i = 0; i < 2000 && !done(); ++i) {
+      if (io.stopped()) io.restart();  // out of work for a moment (nobody waiting)
+      io.run_for(std::chrono::milliseconds(1));
+    }
   }
 };
 
@@ -58,14 +66,14 @@ TEST(AdmissionQueueTest, AWaiterThatCannotUseTheFreeSlotPassesItOn) {
   f.admit(fresh, {});
   f.run_until([&] { return f.queue.depth() == 2; });
   // b frees: the retry (first in line) cannot take it, the fresh request does.
-  f.queue.release(b);
+  f.free_slot(b);
   f.run_until([&] { return fresh.has_value(); });
   ASSERT_TRUE(fresh.has_value());
   ASSERT_TRUE(fresh->has_value());
   EXPECT_EQ(**fresh, b);
   EXPECT_FALSE(retry.has_value()) << "the retry still waits for a replica it may use";
   // a frees: the retry takes it.
-  f.queue.release(a);
+  f.free_slot(a);
   f.run_until([&] { return retry.has_value(); });
   ASSERT_TRUE(retry.has_value() && retry->has_value());
   EXPECT_EQ(**retry, a);
@@ -82,7 +90,7 @@ TEST(AdmissionQueueTest, AFreedSlotGoesToTheHigherTierEvenIfItCameLater) {
   f.run_until([&] { return f.queue.depth() == 1; });
   f.admit(paid, {}, Applicant{.tier = 0});
   f.run_until([&] { return f.queue.depth() == 2; });
-  f.queue.release(a);
+  f.free_slot(a);
   f.run_until([&] { return paid.has_value(); });
   ASSERT_TRUE(paid.has_value() && paid->has_value());
   EXPECT_FALSE(free1.has_value());
@@ -103,9 +111,31 @@ TEST(AdmissionQueueTest, AFullQueueEvictsTheLowerTierWithShed) {
   ASSERT_FALSE(free1->has_value());
   EXPECT_EQ(free1->error().code, "shed");
   EXPECT_EQ(f.queue.depth(), 1u);
-  f.queue.release(a);
+  f.free_slot(a);
   f.run_until([&] { return paid.has_value(); });
   ASSERT_TRUE(paid.has_value() && paid->has_value());
+}
+
+TEST(AdmissionQueueTest, ReservedSlotsAreKeptForTheHigherTier) {
+  admission::AdmissionConfig c;
+  c.tiers = {{.name = "paid", .reserved_slots = 1}, {.name = "free"}};
+  Fixture f(c, {"paid", "free"});
+  f.add_ready(1, /*max_in_flight=*/2);
+  std::optional<Result<ReplicaId>> free1, free2, paid;
+  f.admit(free1, {}, Applicant{.tier = 1});
+  f.run_until([&] { return free1.has_value(); });
+  ASSERT_TRUE(free1.has_value() && free1->has_value()) << "one of two slots is free for anyone";
+  // The second slot is the paid tier's: a free request waits, a paid one takes it at once.
+  f.admit(free2, {}, Applicant{.tier = 1});
+  f.run_until([&] { return f.queue.depth() == 1; });
+  EXPECT_FALSE(free2.has_value());
+  f.admit(paid, {}, Applicant{.tier = 0});
+  f.run_until([&] { return paid.has_value(); });
+  ASSERT_TRUE(paid.has_value() && paid->has_value());
+  // The first free request ends: its slot goes to the waiting free request.
+  f.queue.release(**free1, 1);
+  f.run_until([&] { return free2.has_value(); });
+  ASSERT_TRUE(free2.has_value() && free2->has_value());
 }
 
 }  // namespace

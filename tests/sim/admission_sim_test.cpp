@@ -9,13 +9,14 @@
 namespace tidal::sim {
 namespace {
 
-SimResult run(const std::string& yaml, double rps, uint64_t seed = 1) {
+SimResult run(const std::string& yaml, double rps, uint64_t seed = 1, const char* output_tokens = nullptr) {
   auto c = parse_sim_config(yaml, "test.yaml");
   EXPECT_TRUE(c) << c.error().message;
   ScenarioParams p;
   p.name = "constant";
   p.base_rps = rps;
   p.duration_s = 900;
+  if (output_tokens) p.output = *Distribution::parse(output_tokens);
   auto w = Workload::scenario(p, seed);
   auto sizing = Workload::scenario(p, seed);
   auto r = run_simulation(*c, **w, **sizing, seed);
@@ -110,6 +111,36 @@ TEST(AdmissionSimulationTest, UnknownTierInTrafficIsRefusedWithItsKey) {
   auto c = parse_sim_config("admission: {tiers: [{name: a}]}\ntraffic: [{tier: b}]\n", "x.yaml");
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().param, "traffic[0].tier");
+}
+
+}  // namespace
+}  // namespace tidal::sim
+
+namespace tidal::sim {
+namespace {
+
+TEST(AdmissionSimulationTest, ReservedSlotsKeepThePaidTtftLowUnderAFreeFlood) {
+  // Long free requests fill every slot (4 slots, 1,000-token answers); strict priority
+  // alone makes a paid request wait for one to end, a reserved slot is free for it.
+  auto with = [&](int reserved) {
+    return run(R"(
+fleet: {initial: 1, min: 1, max: 1}
+scaling: {policy: static, replicas: 1}
+gateway: {max_in_flight_per_replica: 4, max_queue: 500}
+admission: {tiers: [{name: paid, max_queue_wait_s: 60, reserved_slots: )" + std::to_string(reserved) + R"(},
+                    {name: free, max_queue_wait_s: 20}]}
+traffic:
+  - {name: paid, tier: paid, share: 0.05}
+  - {name: free, tier: free, share: 0.95, tenants: 10}
+)", 1, 1, "1000");
+  };
+  const SimResult plain = with(0);
+  const SimResult reserved = with(2);
+  // Seen: p50 30 ms vs 1.5 s, p95 0.19 s vs 4.2 s.
+  EXPECT_LT(cls(reserved, "paid").ttft_ms.p50, cls(plain, "paid").ttft_ms.p50 / 5);
+  EXPECT_LT(cls(reserved, "paid").ttft_ms.p95, cls(plain, "paid").ttft_ms.p95 / 2)
+      << "paid p95 TTFT " << cls(reserved, "paid").ttft_ms.p95 << " vs " << cls(plain, "paid").ttft_ms.p95;
+  EXPECT_EQ(cls(reserved, "paid").failed, 0u);
 }
 
 }  // namespace

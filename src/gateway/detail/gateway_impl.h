@@ -181,7 +181,7 @@ class Gateway::Impl {
   http::awaitable<ProxyOutcome> try_replica(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
                                         const routing::RequestInfo& info, http::Request& upstream, Exchange& ex,
                                         const ProxyTimeouts& timeouts, TimePoint t0, ReplicaId id,
-                                        const Headers& headers, HedgeRace* race, int lane);
+                                        const Pass& pass, HedgeRace* race, int lane);
 
   // Coroutine frames are destroyed in ~Impl (server_.shutdown()) before any member.
   GatewayConfig config_;

@@ -3,6 +3,8 @@
 // the drain loop that hands waiters to free replicas in that order.
 #pragma once
 
+#include <cstdint>
+
 #include "admission/wait_queue.h"
 
 namespace tidal::sim::detail {
@@ -26,11 +28,17 @@ class SimQueue {
     draining_ = true;
     do {
       again_ = false;
-      // Every simulated waiter can take any free slot of the pool (no exclusions), so
-      // when the best cannot be placed, none can.
-      while (auto id = order_.best(now_s, [](uint64_t) { return true; })) {
-        if (!route(*id)) break;
-        order_.remove(*id);
+      // Every simulated waiter can take any free slot of the pool (no exclusions): when
+      // the best cannot be placed, only a waiter of a higher tier might (a reservation
+      // or aging put a lower tier first).
+      uint32_t below = UINT32_MAX;
+      while (auto id = order_.best(now_s, [](uint64_t) { return true; }, below)) {
+        if (route(*id)) {
+          order_.remove(*id);
+          below = UINT32_MAX;
+        } else {
+          below = order_.tier_of(*id);
+        }
       }
     } while (again_);
     draining_ = false;
