@@ -46,6 +46,7 @@ GatewayMetrics::GatewayMetrics() {
   upstream_errors_ = &BuildCounter().Name("tidal_upstream_errors_total").Help("Upstream failures by replica and kind.").Register(r);
   internal_errors_ = &BuildCounter().Name("tidal_internal_errors_total").Help("Unexpected failures caught at the top of a coroutine.").Register(r).Add({});
   limiter_failures_ = &BuildCounter().Name("tidal_ratelimit_backend_failures_total").Help("Rate-limit decisions the backend (Redis) could not make; rate_limits.on_failure decided them.").Register(r).Add({});
+  limiter_local_ = &BuildCounter().Name("tidal_ratelimit_local_decisions_total").Help("Rate-limit decisions made from the local cache without waiting for Redis (rate_limits.local_cache_ms).").Register(r).Add({});
   replicas_by_state_ = &BuildGauge().Name("tidal_replicas").Help("Replicas the controller manages, by pool and state.").Register(r);
   desired_replicas_ = &BuildGauge().Name("tidal_desired_replicas").Help("Replicas (ready + starting) the controller wants.").Register(r);
   scaling_decisions_ = &BuildCounter().Name("tidal_scaling_decisions_total").Help("Scale decisions by pool, direction and the policy that drove them.").Register(r);
@@ -209,16 +210,29 @@ void GatewayMetrics::count_request(const std::string& pool, std::string_view end
   requests_->Add({{"pool", pool}, {"endpoint", std::string(endpoint)}, {"code", std::to_string(status)}}).Increment();
 }
 
+namespace {
+
+// Brings a counter up to a monotonic total kept elsewhere. REQUIRES: the caller's lock.
+void sync_counter(prometheus::Counter& c, uint64_t& seen, uint64_t total) {
+  if (total > seen) c.Increment(static_cast<double>(total - seen));
+  seen = std::max(seen, total);
+}
+
+}  // namespace
+
+void GatewayMetrics::sync_limiter_local(uint64_t total) {
+  std::lock_guard lock(mu_);
+  sync_counter(*limiter_local_, limiter_local_seen_, total);
+}
+
 void GatewayMetrics::sync_limiter_failures(uint64_t total) {
   std::lock_guard lock(mu_);
-  if (total > limiter_failures_seen_) limiter_failures_->Increment(static_cast<double>(total - limiter_failures_seen_));
-  limiter_failures_seen_ = std::max(limiter_failures_seen_, total);
+  sync_counter(*limiter_failures_, limiter_failures_seen_, total);
 }
 
 void GatewayMetrics::sync_internal_errors(uint64_t total) {
   std::lock_guard lock(mu_);
-  if (total > internal_errors_seen_) internal_errors_->Increment(static_cast<double>(total - internal_errors_seen_));
-  internal_errors_seen_ = std::max(internal_errors_seen_, total);
+  sync_counter(*internal_errors_, internal_errors_seen_, total);
 }
 
 std::string GatewayMetrics::render() const { return metrics::serialize(*registry_); }

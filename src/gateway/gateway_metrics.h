@@ -94,6 +94,7 @@ class GatewayMetrics {
   // Brings tidal_internal_errors_total up to the process-wide count (at scrape time).
   void sync_internal_errors(uint64_t total);
   void sync_limiter_failures(uint64_t total);
+  void sync_limiter_local(uint64_t total);
 
   [[nodiscard]] std::string render() const;
 
@@ -126,6 +127,8 @@ class GatewayMetrics {
   uint64_t internal_errors_seen_ = 0;  // under mu_
   prometheus::Counter* limiter_failures_;
   uint64_t limiter_failures_seen_ = 0;  // under mu_
+  prometheus::Counter* limiter_local_;
+  uint64_t limiter_local_seen_ = 0;  // under mu_
   prometheus::Family<prometheus::Gauge>* replicas_by_state_;
   prometheus::Family<prometheus::Gauge>* desired_replicas_;
   prometheus::Family<prometheus::Counter>* scaling_decisions_;

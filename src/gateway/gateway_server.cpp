@@ -284,6 +284,7 @@ http::awaitable<void> Gateway::Impl::handle(Request& req, Exchange& ex) {
     }
     metrics_.sync_internal_errors(internal_errors().load());
     metrics_.sync_limiter_failures(gate_.limiter().failures());
+    metrics_.sync_limiter_local(gate_.limiter().local_decisions());
     for (const auto& p : pools_) {
       PoolMetrics& pm = metrics_.pool(p.config.name);
       pm.fairness->Set(p.queue->jain_index());

@@ -8,6 +8,7 @@
 //     key_prefix: "tidal:rl:"
 //     on_failure: open                # Redis unreachable: open (admit) | closed (503)
 //     timeout_ms: 100
+//     local_cache_ms: 0               # > 0: keys far from their limit are decided without waiting
 #pragma once
 
 #include <memory>
@@ -29,6 +30,11 @@ struct RateLimitBackendConfig {
   std::string key_prefix = "tidal:rl:";
   bool fail_open = true;                  // on_failure: open | closed
   uint32_t timeout_ms = 100;              // connect and per-batch reply timeout
+  // Decide locally, without waiting for Redis, while Redis's last answer for the key
+  // (at most this old) left 10 % of the limit beyond what this gateway took since; the
+  // reservation still goes to Redis. Overshoot: at most the requests admitted across
+  // gateways within one round trip. 0 = every decision waits for Redis (exact).
+  uint32_t local_cache_ms = 0;
 };
 
 void read_rate_limits(const YAML::Node& node, const std::string& where, RateLimitBackendConfig& out);
@@ -51,6 +57,8 @@ class RateLimiter {
   virtual void stop() {}
   // Decisions the backend could not make (Redis unreachable), since start.
   [[nodiscard]] virtual uint64_t failures() const { return 0; }
+  // Decisions made from the local cache, without waiting for Redis.
+  [[nodiscard]] virtual uint64_t local_decisions() const { return 0; }
 };
 
 [[nodiscard]] std::unique_ptr<RateLimiter> make_local_limiter();

@@ -12,6 +12,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "common/config/yaml_reader.h"
 #include "common/log.h"
@@ -133,6 +134,8 @@ Result<Endpoint> parse_redis_url(const std::string& url) {
 std::string num(double v) { return std::to_string(v); }
 
 class Redis final : public RateLimiter {
+  using Reply = std::optional<std::vector<long long>>;
+
  public:
   Redis(RateLimitBackendConfig c, Endpoint ep) : c_(std::move(c)), ep_(std::move(ep)), worker_([this] { run(); }) {}
   ~Redis() override { stop(); }
@@ -152,14 +155,82 @@ class Redis final : public RateLimiter {
   http::awaitable<BackendDecision> reserve(std::string key, RateLimits l, double tokens) override {
     auto args = script_args(key, l);
     args.push_back(num(tokens));
+    if (auto local = reserve_locally(key, l, tokens)) {
+      // Far from the limit: decided here; the reservation still reaches Redis (exact
+      // count there), its answer refreshes the cache.
+      submit(Job{true, std::move(args), [this, key, tokens](Reply r) { settle_local(key, tokens, r); }});
+      ++local_decisions_;
+      co_return BackendDecision{*local};
+    }
     auto reply = co_await eval(true, std::move(args));
     BackendDecision out;
     if (!reply) {
       out.unavailable = true;
       co_return out;
     }
-    const auto& v = *reply;
-    LimitDecision& d = out.decision;
+    remember(key, *reply);
+    out.decision = decision_of(*reply, l);
+    co_return out;
+  }
+
+  uint64_t local_decisions() const override { return local_decisions_.load(); }
+
+ private:
+  // What Redis said of a key lately, less what this gateway admitted locally since.
+  struct Cached {
+    std::vector<long long> reply;  // the last script answer
+    SteadyClock::time_point at;
+    double local_requests = 0, local_tokens = 0;  // admitted here, Redis's answer pending
+  };
+
+  void remember(const std::string& key, const std::vector<long long>& reply) {
+    if (c_.local_cache_ms == 0) return;
+    std::lock_guard lock(cache_mu_);
+    auto& e = cache_[key];
+    e.reply = reply;
+    e.at = SteadyClock::now();
+  }
+
+  void settle_local(const std::string& key, double tokens, const Reply& r) {
+    std::lock_guard lock(cache_mu_);
+    auto it = cache_.find(key);
+    if (it == cache_.end()) return;
+    it->second.local_requests -= 1;
+    it->second.local_tokens -= tokens;
+    if (r) {
+      it->second.reply = *r;
+      it->second.at = SteadyClock::now();
+    } else {
+      cache_.erase(it);  // Redis did not answer: decide with Redis again
+    }
+  }
+
+  // A decision without waiting for Redis, when its last answer (at most local_cache_ms
+  // old) left at least 10 % of the limit beyond what this gateway took since.
+  std::optional<LimitDecision> reserve_locally(const std::string& key, const RateLimits& l, double tokens) {
+    if (c_.local_cache_ms == 0) return std::nullopt;
+    std::lock_guard lock(cache_mu_);
+    auto it = cache_.find(key);
+    if (it == cache_.end() || it->second.reply.size() != 6 ||
+        SteadyClock::now() - it->second.at > std::chrono::milliseconds(c_.local_cache_ms)) {
+      return std::nullopt;
+    }
+    Cached& e = it->second;
+    const double rem_r = static_cast<double>(e.reply[1]) - e.local_requests;
+    const double rem_t = static_cast<double>(e.reply[2]) - e.local_tokens;
+    if (l.requests_per_min > 0 && rem_r < 1 + std::max(1.0, 0.1 * l.requests_per_min)) return std::nullopt;
+    if (l.tokens_per_min > 0 && rem_t < tokens + 0.1 * l.tokens_per_min) return std::nullopt;
+    e.local_requests += 1;
+    e.local_tokens += tokens;
+    LimitDecision d = decision_of(e.reply, l);
+    d.allowed = true;
+    if (l.requests_per_min > 0) d.remaining_requests = std::max(0.0, rem_r - 1);
+    if (l.tokens_per_min > 0) d.remaining_tokens = std::max(0.0, rem_t - tokens);
+    return d;
+  }
+
+  static LimitDecision decision_of(const std::vector<long long>& v, const RateLimits& l) {
+    LimitDecision d;
     d.allowed = v[0] == 1;
     if (l.requests_per_min > 0) {
       d.limit_requests = l.requests_per_min;
@@ -175,9 +246,10 @@ class Redis final : public RateLimiter {
       d.exceeded = l.requests_per_min > 0 && v[1] < 1 ? "requests" : "tokens";
       d.retry_after_s = static_cast<double>(v[3]) / 1000;
     }
-    co_return out;
+    return d;
   }
 
+ public:
   void reconcile(std::string key, RateLimits l, double reserved, double used) override {
     if (l.tokens_per_min <= 0 || reserved == used) return;
     auto args = script_args(key, l);
@@ -194,7 +266,6 @@ class Redis final : public RateLimiter {
   }
 
  private:
-  using Reply = std::optional<std::vector<long long>>;
   struct Job {
     bool reserve;
     std::vector<std::string> args;  // KEYS and ARGV after the script
@@ -350,13 +421,17 @@ class Redis final : public RateLimiter {
   bool down_ = true;  // until the first connect (logs "connected" then)
   SteadyClock::time_point retry_at_{};
   std::atomic<uint64_t> failures_{0};
+  std::atomic<uint64_t> local_decisions_{0};
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, Cached> cache_;
   std::thread worker_;  // last: starts after everything it uses
 };
 
 }  // namespace
 
 void read_rate_limits(const YAML::Node& n, const std::string& where, RateLimitBackendConfig& c) {
-  config::check_keys(n, where, {"backend", "redis_url", "key_prefix", "on_failure", "timeout_ms"});
+  config::check_keys(n, where, {"backend", "redis_url", "key_prefix", "on_failure", "timeout_ms", "local_cache_ms"});
+  config::read(n, where, "local_cache_ms", c.local_cache_ms);
   config::read(n, where, "backend", c.backend);
   config::read(n, where, "redis_url", c.redis_url);
   config::read(n, where, "key_prefix", c.key_prefix);

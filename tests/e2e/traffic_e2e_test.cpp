@@ -300,6 +300,27 @@ TEST(TrafficE2E, RedisLimitsHoldAcrossTwoGatewaysAndSurviveARestart) {
   EXPECT_NE(g2.proc->log().find("redis rate limiter connected"), std::string::npos);
 }
 
+TEST(TrafficE2E, RedisLocalCacheDecidesFarFromTheLimitAndStillHoldsIt) {
+  RedisServer redis;
+  redis.start();
+  Engine e = start_engine();
+  const std::string cfg = write_temp("redis-cache.yaml", R"(
+rate_limits: {backend: redis, redis_url: "redis://127.0.0.1:)" + std::to_string(redis.port) + R"(", local_cache_ms: 1000}
+auth:
+  keys:
+    - {key: sk-cached, name: cached, limits: {requests_per_min: 30}}
+)");
+  Gateway gw = start_gateway({e.port}, 1, {"-c", cfg});
+  int ok = 0;
+  for (int i = 0; i < 40; ++i) {
+    ok += call(gw.port, "POST", "/v1/chat/completions", chat_body("c", 2), bearer("sk-cached")).status == 200 ? 1 : 0;
+  }
+  // Far from the limit the gateway decided alone; near it, it asked Redis: the limit held.
+  EXPECT_GT(metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_ratelimit_local_decisions_total"), 10);
+  EXPECT_GE(ok, 30);
+  EXPECT_LE(ok, 31) << "at most one request over within a round trip";
+}
+
 }  // namespace
 }  // namespace tidal::e2e
 
