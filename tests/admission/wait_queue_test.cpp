@@ -1,4 +1,5 @@
 #include "admission/wait_queue.h"
+#include "admission/reserve.h"
 
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -227,13 +228,6 @@ TEST(AdmissionConfigTest, ReadsTiersAndRefusesBadKeys) {
   EXPECT_EQ(validate(nodefault, "admission").error().param, "admission.default_tier");
 }
 
-}  // namespace
-}  // namespace tidal::admission
-
-#include "admission/reserve.h"
-
-namespace tidal::admission {
-namespace {
 
 TEST(ReserveTest, HigherTiersKeepTheirUnusedReservation) {
   AdmissionConfig c;

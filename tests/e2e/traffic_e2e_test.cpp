@@ -227,11 +227,6 @@ TEST(TrafficE2E, ClientThatStopsReadingFreesItsSlot) {
   EXPECT_TRUE(wait_until([&] { return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_in_flight") == 0; }, 5s));
 }
 
-}  // namespace
-}  // namespace tidal::e2e
-
-namespace tidal::e2e {
-namespace {
 
 // A real redis-server on loopback (no persistence), restartable on the same port.
 struct RedisServer {
@@ -321,11 +316,6 @@ auth:
   EXPECT_LE(ok, 31) << "at most one request over within a round trip";
 }
 
-}  // namespace
-}  // namespace tidal::e2e
-
-namespace tidal::e2e {
-namespace {
 
 TEST(TrafficE2E, ReplicaAnswering500sIsEjectedAndTrafficMoves) {
   Engine good = start_engine(), bad = start_engine({"--error-rate", "1"});
@@ -362,11 +352,6 @@ resilience: {breaker: {consecutive_failures: 2, cooldown_s: 60}}
   EXPECT_EQ(metric_sum(m, "tidal_breaker_open", hung_series), 1) << "two timeouts in a row open its circuit";
 }
 
-}  // namespace
-}  // namespace tidal::e2e
-
-namespace tidal::e2e {
-namespace {
 
 TEST(TrafficE2E, HedgedRequestWinsOnTheFastReplicaAndCancelsTheSlowOne) {
   Engine fast = start_engine(), slow = start_engine({"--added-latency-ms", "3000"});
@@ -410,11 +395,6 @@ resilience: {breaker: {consecutive_failures: 0, failure_rate: 0}}
   EXPECT_EQ(metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_hedges_total"), hedges);
 }
 
-}  // namespace
-}  // namespace tidal::e2e
-
-namespace tidal::e2e {
-namespace {
 
 TEST(TrafficE2E, SaturatedPoolOverflowsToItsOffloadPoolAtItsOwnPrice) {
   Engine local = start_engine(), hosted = start_engine();
@@ -447,11 +427,6 @@ pools:
   EXPECT_GE(metric_sum(call(hosted.port, "GET", "/metrics").body, "vllm:request_success_total"), 1);
 }
 
-}  // namespace
-}  // namespace tidal::e2e
-
-namespace tidal::e2e {
-namespace {
 
 TEST(TrafficE2E, ReplicaNeverReadyIsEjectedAndTheDeadPoolAnswersAtOnce) {
   // Nothing listens on this port: the replica never passes a health check.

@@ -25,9 +25,15 @@ struct Fixture {
   AdmissionQueue queue;
   asio::io_context io;
 
-  explicit Fixture(admission::AdmissionConfig a, std::vector<std::string> tiers = {"default"}, uint32_t max_queue = 100)
-      : pm(metrics.add_pool("p", tiers)), policy(std::move(*routing::make_policy(rc, shared, 1))),
+  explicit Fixture(admission::AdmissionConfig a, uint32_t max_queue = 100)
+      : pm(metrics.add_pool("p", tier_names(a))), policy(std::move(*routing::make_policy(rc, shared, 1))),
         queue(registry, "p", std::move(a), max_queue, pm) {}
+
+  static std::vector<std::string> tier_names(const admission::AdmissionConfig& a) {
+    std::vector<std::string> out;
+    for (const auto& t : a.tiers) out.push_back(t.name);
+    return out;
+  }
 
   ReplicaId add_ready(uint32_t port, uint32_t max_in_flight = 1) {
     auto url = http::parse_url("http://127.0.0.1:" + std::to_string(port));
@@ -53,6 +59,12 @@ struct Fixture {
     }
   }
 };
+
+admission::AdmissionConfig paid_and_free(uint32_t paid_reserved_slots = 0) {
+  admission::AdmissionConfig c;
+  c.tiers = {{.name = "paid", .reserved_slots = paid_reserved_slots}, {.name = "free"}};
+  return c;
+}
 
 TEST(AdmissionQueueTest, AWaiterThatCannotUseTheFreeSlotPassesItOn) {
   Fixture f(admission::single_tier(100, 30));
@@ -80,9 +92,7 @@ TEST(AdmissionQueueTest, AWaiterThatCannotUseTheFreeSlotPassesItOn) {
 }
 
 TEST(AdmissionQueueTest, AFreedSlotGoesToTheHigherTierEvenIfItCameLater) {
-  admission::AdmissionConfig c;
-  c.tiers = {{.name = "paid"}, {.name = "free"}};
-  Fixture f(c, {"paid", "free"});
+  Fixture f(paid_and_free());
   const ReplicaId a = f.add_ready(1);
   ASSERT_TRUE(f.registry.try_acquire(a));
   std::optional<Result<ReplicaId>> free1, paid;
@@ -97,9 +107,7 @@ TEST(AdmissionQueueTest, AFreedSlotGoesToTheHigherTierEvenIfItCameLater) {
 }
 
 TEST(AdmissionQueueTest, AFullQueueEvictsTheLowerTierWithShed) {
-  admission::AdmissionConfig c;
-  c.tiers = {{.name = "paid"}, {.name = "free"}};
-  Fixture f(c, {"paid", "free"}, /*max_queue=*/1);
+  Fixture f(paid_and_free(), /*max_queue=*/1);
   const ReplicaId a = f.add_ready(1);
   ASSERT_TRUE(f.registry.try_acquire(a));
   std::optional<Result<ReplicaId>> free1, paid;
@@ -117,9 +125,7 @@ TEST(AdmissionQueueTest, AFullQueueEvictsTheLowerTierWithShed) {
 }
 
 TEST(AdmissionQueueTest, ReservedSlotsAreKeptForTheHigherTier) {
-  admission::AdmissionConfig c;
-  c.tiers = {{.name = "paid", .reserved_slots = 1}, {.name = "free"}};
-  Fixture f(c, {"paid", "free"});
+  Fixture f(paid_and_free(/*paid_reserved_slots=*/1));
   f.add_ready(1, /*max_in_flight=*/2);
   std::optional<Result<ReplicaId>> free1, free2, paid;
   f.admit(free1, {}, Applicant{.tier = 1});

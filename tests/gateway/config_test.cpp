@@ -84,11 +84,6 @@ TEST(ModelsMergeTest, UnionById) {
   EXPECT_EQ(merged, R"({"object":"list","data":[{"id":"a"},{"id":"b"},{"id":"c"}]})");
 }
 
-}  // namespace
-}  // namespace tidal::gateway
-
-namespace tidal::gateway {
-namespace {
 
 TEST(GatewayConfigTest, ExampleAutoscaleConfigReadsAsShipped) {
   const std::string path = TIDAL_SOURCE_DIR "/examples/serve/autoscale.yaml";
@@ -171,11 +166,6 @@ TEST(GatewayConfigTest, UpstreamsTakeNginxWeightAndBackup) {
   EXPECT_NE(bad.error().message.find("pools[0].replicas[0]: weight must be"), std::string::npos) << bad.error().message;
 }
 
-}  // namespace
-}  // namespace tidal::gateway
-
-namespace tidal::gateway {
-namespace {
 
 TEST(GatewayConfigTest, AdmissionTiersGloballyAndPerPoolWithTheSingleTierDefault) {
   auto c = parse_config(R"(
@@ -255,11 +245,6 @@ TEST(KeyStoreTest, FindsKeysByDigestAndChecksTheAdminToken) {
   EXPECT_EQ(bearer_token("Basic abc"), "");
 }
 
-}  // namespace
-}  // namespace tidal::gateway
-
-namespace tidal::gateway {
-namespace {
 
 TEST(RetryBudgetTest, RetriesStayABoundedShareOfLiveRequests) {
   RetryBudget budget({.percent = 20, .min_concurrency = 2});

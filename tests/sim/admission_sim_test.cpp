@@ -113,11 +113,6 @@ TEST(AdmissionSimulationTest, UnknownTierInTrafficIsRefusedWithItsKey) {
   EXPECT_EQ(c.error().param, "traffic[0].tier");
 }
 
-}  // namespace
-}  // namespace tidal::sim
-
-namespace tidal::sim {
-namespace {
 
 TEST(AdmissionSimulationTest, ReservedSlotsKeepThePaidTtftLowUnderAFreeFlood) {
   // Long free requests fill every slot (4 slots, 1,000-token answers); strict priority
