@@ -94,10 +94,9 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
   const routing::RequestInfo& info = routed.info;
   routing::RoutingPolicy& policy = *ctx.policies[pool->index];
 
-  http::Request upstream = make_upstream_request(req, gate_.keys().enabled());
-  if (!pool->config.upstream_api_key.empty()) {
-    upstream.set(bhttp::field::authorization, "Bearer " + pool->config.upstream_api_key);
-  }
+  const UpstreamRequest upstream =
+      make_upstream_request(req, gate_.keys().enabled(),
+                            pool->config.upstream_api_key.empty() ? "" : "Bearer " + pool->config.upstream_api_key);
   ProxyTimeouts timeouts{std::chrono::milliseconds(config_.connect_timeout_ms), ms(config_.upstream_idle_timeout_s),
                          t0 + ms(config_.request_timeout_s)};
   std::vector<ReplicaId> tried;
@@ -162,7 +161,6 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
       // Hedging: no first token after the delay → a copy on another replica; the first
       // to answer claims the client and closes the other's upstream connection.
       http::asio::steady_timer delay(co_await http::asio::this_coro::executor);
-      http::Request copy = upstream;
       auto original = [&]() -> http::awaitable<void> {
         outs[0] = co_await try_replica(ctx, *pool, policy, info, upstream, ex, timeouts, t0, id, pass, &race, 0);
         delay.cancel();  // answered (or failed) before the delay: no hedge
@@ -183,7 +181,7 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
         hedged = pool->queue->try_admit_now(policy, info, exclude, pass.who.tier);
         if (!hedged) co_return;
         metrics_.pool(pool_name).hedges->Increment();
-        outs[1] = co_await try_replica(ctx, *pool, policy, info, copy, ex, timeouts, t0, *hedged, pass, &race, 1);
+        outs[1] = co_await try_replica(ctx, *pool, policy, info, upstream, ex, timeouts, t0, *hedged, pass, &race, 1);
       };
       co_await (original() && hedge());
       if (race.winner == 1) metrics_.pool(pool_name).hedges_won->Increment();
@@ -240,7 +238,7 @@ Pool* Gateway::Impl::offload(Pool& pool, const char** reason) {
 // One upstream attempt on replica `id` (whose slot the caller took): the replica's
 // bookkeeping (slot, routing ticket, breaker, metrics) around proxy_exchange.
 http::awaitable<ProxyOutcome> Gateway::Impl::try_replica(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
-                                                     const routing::RequestInfo& info, http::Request& upstream,
+                                                     const routing::RequestInfo& info, const UpstreamRequest& upstream,
                                                      Exchange& ex, const ProxyTimeouts& timeouts, TimePoint t0,
                                                      ReplicaId id, const Pass& pass, HedgeRace* race, int lane) {
   struct Slot {

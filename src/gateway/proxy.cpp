@@ -4,6 +4,9 @@
 #include "openai/error.h"
 
 #include <algorithm>
+#include <array>
+
+#include <boost/asio/write.hpp>
 
 namespace tidal::gateway {
 namespace {
@@ -39,8 +42,11 @@ bool HedgeRace::claim(int lane) {
   return winner == lane;
 }
 
-http::Request make_upstream_request(http::Request& client, bool strip_authorization) {
-  http::Request up{client.method(), client.target(), 11};
+UpstreamRequest make_upstream_request(http::Request& client, bool strip_authorization, std::string_view authorization) {
+  UpstreamRequest up;
+  std::string& h = up.head;
+  h.reserve(256);
+  h.append(client.method_string()).append(" ").append(client.target()).append(" HTTP/1.1\r\n");
   for (const auto& f : client) {
     switch (f.name()) {
       case bhttp::field::connection:
@@ -58,7 +64,7 @@ http::Request make_upstream_request(http::Request& client, bool strip_authorizat
       case bhttp::field::accept_encoding:
         continue;
       case bhttp::field::authorization:
-        if (strip_authorization) continue;  // tidal's own API key is not the engine's
+        if (strip_authorization || !authorization.empty()) continue;  // tidal's own API key is not the engine's
         break;
       default:
         break;
@@ -66,16 +72,19 @@ http::Request make_upstream_request(http::Request& client, bool strip_authorizat
     // llama-server keeps generating for requests that carry a conversation id after the
     // client leaves; the gateway relies on disconnects to free slots.
     if (http::beast::iequals(f.name_string(), "x-conversation-id")) continue;
-    up.insert(f.name_string(), f.value());
+    h.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
   }
-  up.body() = std::move(client.body());
-  up.keep_alive(true);
-  up.prepare_payload();
+  if (!authorization.empty()) h.append("Authorization: ").append(authorization).append("\r\n");
+  up.body = std::move(client.body());
+  const auto verb = client.method();
+  if (!up.body.empty() || verb == bhttp::verb::post || verb == bhttp::verb::put || verb == bhttp::verb::patch) {
+    h.append("Content-Length: ").append(std::to_string(up.body.size())).append("\r\n");
+  }
   return up;
 }
 
 http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::Replica& replica,
-                                             http::Request& upstream, http::Exchange& client,
+                                             const UpstreamRequest& upstream, http::Exchange& client,
                                              const ProxyTimeouts& timeouts, TimePoint started, routing::Ticket& ticket,
                                              std::span<const std::pair<std::string, std::string>> extra_headers,
                                              HedgeRace* race, int lane) {
@@ -95,7 +104,10 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
     out.message = "hedge lost the race";
     return out;
   };
-  upstream.set(bhttp::field::host, replica.url.authority());
+  // Host names the replica; the blank line ends the head.
+  const std::string host = "Host: " + replica.url.authority() + "\r\n\r\n";
+  const std::array<http::asio::const_buffer, 3> request{http::asio::buffer(upstream.head), http::asio::buffer(host),
+                                                        http::asio::buffer(upstream.body)};
   auto cs = co_await http::asio::this_coro::cancellation_state;
 
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -122,7 +134,7 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
     held.hold(&conn->stream);
     if (race && race->lost(lane)) co_return lost();  // the twin answered while this one connected
     conn->stream.expires_after(remaining(timeouts, timeouts.idle));
-    auto [wec, wn] = co_await bhttp::async_write(conn->stream, upstream, http::use_tuple);
+    auto [wec, wn] = co_await http::asio::async_write(conn->stream, request, http::use_tuple);
     conn->stream.expires_never();
     http::ResponseReader reader;
     http::error_code ec = wec;

@@ -13,6 +13,7 @@
 #include <span>
 #include <utility>
 #include <string>
+#include <string_view>
 
 #include "common/clock.h"
 #include "fleet/registry.h"
@@ -64,16 +65,24 @@ struct ProxyOutcome {
   bool client_saw_error_event = false;  // kBroken: the stream ended with an SSE error event
 };
 
-// The request sent upstream: the client's method, target, body and end-to-end headers
+// The request sent upstream, serialized once (a retry or a hedge sends the same bytes
+// to another replica): the client's method, target, body and end-to-end headers
 // (hop-by-hop headers, Accept-Encoding and X-Conversation-Id removed; Authorization too
-// when `strip_authorization`, i.e. tidal checks API keys itself; see docs/gateway.md).
-[[nodiscard]] http::Request make_upstream_request(http::Request& client, bool strip_authorization = false);
+// when `strip_authorization`, i.e. tidal checks API keys itself, or replaced by
+// `authorization` when that is set; see docs/gateway.md). proxy_exchange adds the
+// replica's Host.
+struct UpstreamRequest {
+  std::string head;  // request line and headers, each line ending in CRLF; no Host, no blank line
+  std::string body;
+};
+[[nodiscard]] UpstreamRequest make_upstream_request(http::Request& client, bool strip_authorization = false,
+                                                    std::string_view authorization = {});
 
 // `ticket` is the request's routing::Ticket on `replica`: its first token is marked in
 // the replica's stats as soon as the first byte of the answer arrives. `extra_headers`
 // go on the client's response (rate-limit headers).
 http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::Replica& replica,
-                                             http::Request& upstream, http::Exchange& client,
+                                             const UpstreamRequest& upstream, http::Exchange& client,
                                              const ProxyTimeouts& timeouts, TimePoint started, routing::Ticket& ticket,
                                              std::span<const std::pair<std::string, std::string>> extra_headers = {},
                                              HedgeRace* race = nullptr, int lane = 0);

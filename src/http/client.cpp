@@ -3,12 +3,6 @@
 #include <boost/asio/connect.hpp>
 
 namespace tidal::http {
-namespace {
-
-std::string key_of(const tcp::endpoint& ep) { return ep.address().to_string() + ":" + std::to_string(ep.port()); }
-
-}  // namespace
-
 awaitable<std::pair<error_code, ConnectionPtr>> ConnectionPool::connect(tcp::endpoint ep,
                                                                         std::chrono::milliseconds connect_timeout) {
   auto conn = std::make_unique<Connection>(ex_);
@@ -24,7 +18,7 @@ awaitable<std::pair<error_code, ConnectionPtr>> ConnectionPool::connect(tcp::end
 
 awaitable<std::pair<error_code, ConnectionPtr>> ConnectionPool::acquire(tcp::endpoint ep,
                                                                         std::chrono::milliseconds connect_timeout) {
-  auto it = idle_.find(key_of(ep));
+  auto it = idle_.find(ep);
   if (it != idle_.end()) {
     auto& list = it->second;
     const auto now = std::chrono::steady_clock::now();
@@ -43,13 +37,13 @@ awaitable<std::pair<error_code, ConnectionPtr>> ConnectionPool::acquire(tcp::end
 
 void ConnectionPool::release(ConnectionPtr conn) {
   if (!conn || !conn->reusable || conn->buffer.size() != 0) return;
-  auto& list = idle_[key_of(conn->peer)];
+  auto& list = idle_[conn->peer];
   if (list.size() >= opts_.max_idle_per_endpoint) return;
   conn->idle_since = std::chrono::steady_clock::now();
   list.push_back(std::move(conn));
 }
 
-void ConnectionPool::forget(const tcp::endpoint& ep) { idle_.erase(key_of(ep)); }
+void ConnectionPool::forget(const tcp::endpoint& ep) { idle_.erase(ep); }
 
 size_t ConnectionPool::idle_count() const {
   size_t n = 0;

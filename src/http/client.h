@@ -52,7 +52,7 @@ class ConnectionPool {
  private:
   asio::any_io_executor ex_;
   PoolOptions opts_;
-  std::unordered_map<std::string, std::deque<ConnectionPtr>> idle_;
+  std::unordered_map<tcp::endpoint, std::deque<ConnectionPtr>> idle_;  // std::hash from Asio
 };
 
 // Reads one response: header first, then body pieces as the peer sends them.

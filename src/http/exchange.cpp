@@ -1,5 +1,8 @@
 #include "http/exchange.h"
 
+#include <array>
+#include <charconv>
+
 #include <boost/asio/write.hpp>
 
 namespace tidal::http {
@@ -14,6 +17,20 @@ struct WriteDeadline {
   ~WriteDeadline() { stream.expires_never(); }
 };
 
+// The status line and header fields of a response, as sent (one contiguous buffer: a
+// single write with the body, no per-field buffer sequence).
+std::string serialize_head(const bhttp::response_header<>& h) {
+  std::string out;
+  out.reserve(256);
+  out.append(h.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  char code[8];
+  const auto end = std::to_chars(code, code + sizeof(code), h.result_int()).ptr;
+  out.append(code, end).append(" ").append(h.reason()).append("\r\n");
+  for (const auto& f : h) out.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
+  out.append("\r\n");
+  return out;
+}
+
 }  // namespace
 
 awaitable<bool> Exchange::respond(Response res) {
@@ -21,8 +38,10 @@ awaitable<bool> Exchange::respond(Response res) {
   res.version(version_);
   res.keep_alive(keep_alive());
   res.prepare_payload();
+  const std::string head = serialize_head(res.base());
+  const std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(res.body())};
   WriteDeadline deadline(stream_, write_timeout_);
-  auto [ec, n] = co_await bhttp::async_write(stream_, res, use_tuple);
+  auto [ec, n] = co_await asio::async_write(stream_, message, use_tuple);
   finished_ = !ec;
   if (ec) broken_ = true;
   co_return !ec;
@@ -33,9 +52,9 @@ awaitable<bool> Exchange::start_stream(bhttp::response<bhttp::empty_body> head) 
   head.version(version_);
   head.keep_alive(keep_alive());
   head.chunked(true);
-  bhttp::response_serializer<bhttp::empty_body> sr(head);
+  const std::string bytes = serialize_head(head.base());
   WriteDeadline deadline(stream_, write_timeout_);
-  auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, use_tuple);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), use_tuple);
   if (ec) broken_ = true;
   co_return !ec;
 }
@@ -43,9 +62,15 @@ awaitable<bool> Exchange::start_stream(bhttp::response<bhttp::empty_body> head) 
 awaitable<bool> Exchange::write_chunk(std::string_view data) {
   if (broken_) co_return false;
   if (data.empty()) co_return true;  // an empty chunk would end the body
+  // One chunk: its size in hex, CRLF, the data, CRLF.
+  char size[24];
+  char* end = std::to_chars(size, size + 16, data.size(), 16).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  const std::array<asio::const_buffer, 3> chunk{asio::buffer(size, static_cast<size_t>(end - size)),
+                                               asio::buffer(data.data(), data.size()), asio::buffer("\r\n", 2)};
   WriteDeadline deadline(stream_, write_timeout_);
-  auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data.data(), data.size())),
-                                            use_tuple);
+  auto [ec, n] = co_await asio::async_write(stream_, chunk, use_tuple);
   if (ec) broken_ = true;
   co_return !ec;
 }
@@ -53,7 +78,7 @@ awaitable<bool> Exchange::write_chunk(std::string_view data) {
 awaitable<bool> Exchange::finish_stream() {
   if (broken_) co_return false;
   WriteDeadline deadline(stream_, write_timeout_);
-  auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), use_tuple);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer("0\r\n\r\n", 5), use_tuple);
   if (ec) broken_ = true;
   finished_ = !ec;
   co_return !ec;

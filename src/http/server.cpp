@@ -1,15 +1,28 @@
 #include "http/server.h"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/socket_base.hpp>
 
 #include "common/internal_errors.h"
 #include "common/log.h"
 
 namespace tidal::http {
+
+// The disconnect watch of one connection: while a handler runs, a peek at the client
+// socket (MSG_PEEK: nothing is consumed, a pipelined next request stays in the socket)
+// completes when the client closes or resets the connection, and then cancels the
+// session coroutine's pending operation, i.e. the handler's. One per connection; a
+// peek completing after its request finished (generation changed) does nothing.
+struct PeerWatch {
+  asio::cancellation_signal cancel;
+  uint64_t generation = 0;  // bumped when a handler starts and when it ends
+  bool armed = false;       // the current handler is watched
+  bool left = false;        // the client left while a handler ran
+  char probe = 0;
+};
+
 namespace {
 
-using namespace boost::asio::experimental::awaitable_operators;
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 Response default_error(bhttp::status status, std::string_view message) {
@@ -19,14 +32,17 @@ Response default_error(bhttp::status status, std::string_view message) {
   return res;
 }
 
-// Completes when the client closes or resets the connection. Bytes it reads (a
-// pipelined next request) are kept in `buf`; after that it waits to be cancelled.
-awaitable<void> watch_peer(beast::tcp_stream& stream, beast::flat_buffer& buf) {
-  auto [ec, n] = co_await stream.socket().async_read_some(buf.prepare(4096), use_tuple);
-  if (ec) co_return;
-  buf.commit(n);
-  asio::steady_timer forever(stream.get_executor(), asio::steady_timer::time_point::max());
-  co_await forever.async_wait(use_tuple);
+void arm_watch(tcp::socket& socket, const std::shared_ptr<PeerWatch>& w) {
+  w->armed = true;
+  socket.async_receive(asio::buffer(&w->probe, 1), tcp::socket::message_peek,
+                       [w, gen = w->generation](error_code ec, size_t n) {
+                         if (gen != w->generation || !w->armed) return;  // that request is over
+                         w->armed = false;
+                         if (!ec && n > 0) return;  // a pipelined request: read after this one
+                         if (ec == asio::error::operation_aborted) return;  // socket closed by us
+                         w->left = true;  // eof or reset
+                         w->cancel.emit(asio::cancellation_type::terminal);
+                       });
 }
 
 }  // namespace
@@ -152,13 +168,18 @@ awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
       socket.close(ec);
       continue;
     }
-    asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), [this](std::exception_ptr e) {
-      if (e) count_failure(e, "session failed");
-    });
+    // The session's cancellation slot is the disconnect watch's signal: cancelling
+    // cancels whatever the session (i.e. its handler) is waiting for.
+    auto watch = std::make_shared<PeerWatch>();
+    auto slot = watch->cancel.slot();
+    asio::co_spawn(acceptor.get_executor(), session(std::move(socket), watch),
+                   asio::bind_cancellation_slot(slot, [this, watch](std::exception_ptr e) {
+                     if (e) count_failure(e, "session failed");
+                   }));
   }
 }
 
-awaitable<void> Server::session(tcp::socket socket) {
+awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> watch) {
   ++stats_.connections_open;
   ++stats_.connections_total;
   struct Closing {
@@ -198,21 +219,21 @@ awaitable<void> Server::session(tcp::socket socket) {
       ServerStats& s;
       ~Active() { --s.requests_active; }
     } active{stats_};
-    bool client_left = false;
     bool failed = false;
+    ++watch->generation;
+    if (opts_.watch_disconnect && buf.size() == 0) arm_watch(stream.socket(), watch);
     try {
-      if (opts_.watch_disconnect && buf.size() == 0) {
-        auto winner = co_await (handler_(req, ex) || watch_peer(stream, buf));
-        client_left = winner.index() == 1;
-      } else {
-        co_await handler_(req, ex);
-      }
+      co_await handler_(req, ex);
     } catch (const std::exception& e) {
+      if (watch->left) break;  // cancelled because the client left: not a failure
       ++stats_.internal_errors;
       ++internal_errors();
       logger("http")->error("handler failed target={} error={}", std::string_view(req.target()), e.what());
       failed = true;
     }
+    ++watch->generation;
+    watch->armed = false;
+    const bool client_left = watch->left;
     if (failed) {
       if (!ex.started()) co_await ex.respond(on_error_(bhttp::status::internal_server_error, "internal error"));
       break;

@@ -1,7 +1,8 @@
 // An HTTP/1.1 server: one event loop per thread, each with its own SO_REUSEPORT
 // acceptor (share nothing), one coroutine per connection. A handler runs per request;
 // while it runs the connection is watched, and a client that disconnects cancels the
-// handler (its pending operation completes with operation_aborted).
+// handler (its pending operation completes with operation_aborted, the session's
+// cancellation slot is emitted; see PeerWatch in server.cpp).
 //
 //   Server server({.port = 0, .threads = 2}, handler);
 //   server.listen(); server.start(); ... server.stop(); server.join();
@@ -54,6 +55,8 @@ struct ServerStats {
   std::atomic<uint64_t> connections_refused{0};   // over max_connections
 };
 
+struct PeerWatch;
+
 class Server {
  public:
   Server(ServerOptions opts, Handler handler, ErrorResponder on_error = {});
@@ -89,7 +92,7 @@ class Server {
   awaitable<void> accept_loop(tcp::acceptor& acceptor);
   void spawn_accept_loop(tcp::acceptor& acceptor);
   void count_failure(std::exception_ptr e, std::string_view what);
-  awaitable<void> session(tcp::socket socket);
+  awaitable<void> session(tcp::socket socket, std::shared_ptr<PeerWatch> watch);
 
   ServerOptions opts_;
   Handler handler_;

@@ -179,7 +179,7 @@ class Gateway::Impl {
   // offload settings), with the reason; nullptr to stay.
   Pool* offload(Pool& pool, const char** reason);
   http::awaitable<ProxyOutcome> try_replica(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
-                                        const routing::RequestInfo& info, http::Request& upstream, Exchange& ex,
+                                        const routing::RequestInfo& info, const UpstreamRequest& upstream, Exchange& ex,
                                         const ProxyTimeouts& timeouts, TimePoint t0, ReplicaId id,
                                         const Pass& pass, HedgeRace* race, int lane);
 
