@@ -232,7 +232,13 @@ awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> w
       failed = true;
     }
     ++watch->generation;
-    watch->armed = false;
+    if (watch->armed) {
+      // The peek is still pending: take it off the socket now, or the next request's
+      // bytes would wake it for nothing (one more syscall per request).
+      watch->armed = false;
+      error_code ignored;
+      stream.socket().cancel(ignored);
+    }
     const bool client_left = watch->left;
     if (failed) {
       if (!ex.started()) co_await ex.respond(on_error_(bhttp::status::internal_server_error, "internal error"));

@@ -25,10 +25,10 @@ routing::RequestInfo SimRouter::info_of(const SimRequest& req) {
   return info;
 }
 
-std::optional<uint32_t> SimRouter::pick(const SimRequest& req, const std::vector<std::unique_ptr<Replica>>& replicas,
+std::optional<uint32_t> SimRouter::pick(const SimRequest& req, const std::vector<Replica*>& replicas,
                                         uint32_t max_in_flight, double now_s) {
   views_.clear();
-  for (const auto& r : replicas) {
+  for (const Replica* r : replicas) {
     if (r->state != State::kReady) continue;
     routing::ReplicaView v;
     v.id = r->id;

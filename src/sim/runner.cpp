@@ -107,9 +107,11 @@ class Simulation final : public scaling::Actuator {
     auto r = std::make_unique<Replica>();
     r->id = static_cast<uint32_t>(replicas_.size());
     r->created_s = now;
-    r->model = std::make_unique<engine::EngineModel>(preset_, seed_ * 1000003 + r->id);
+    r->model = std::make_unique<engine::EngineModel>(preset_, seed_ * 1000003 + r->id,
+                                                    engine::ModelOptions{.every_token = false});
     Replica& ref = *r;
     replicas_.push_back(std::move(r));
+    live_replicas_.push_back(&ref);
     const auto& inst = c_.instance;
     if (inst.spot_fraction > 0 && rng_.uniform() < inst.spot_fraction) {
       ref.spot = true;
@@ -130,6 +132,7 @@ class Simulation final : public scaling::Actuator {
   // megabytes) goes, or a fleet that churns for days holds every replica it ever had.
   void retire(Replica& r) {
     router_->removed(r.id);
+    live_replicas_.erase(std::find(live_replicas_.begin(), live_replicas_.end(), &r));
     r.state = State::kGone;
     r.end_s = now_;
     ++r.version;
@@ -341,7 +344,7 @@ class Simulation final : public scaling::Actuator {
     Live& l = live_.at(id);
     // Slots reserved for higher tiers (admission/reserve.h, as in the gateway).
     if (reserved_ && !admission::may_take_slot(c_.admission, l.tier, free_slots(), held_)) return false;
-    auto pick = router_->pick(s, replicas_, c_.max_in_flight_per_replica, now_);
+    auto pick = router_->pick(s, live_replicas_, c_.max_in_flight_per_replica, now_);
     if (!pick) return false;
     Replica& r = *replicas_[*pick];
     ++held_[l.tier];
@@ -362,7 +365,7 @@ class Simulation final : public scaling::Actuator {
   int64_t free_slots() const {
     if (c_.max_in_flight_per_replica == 0) return admission::kUnlimitedSlots;
     int64_t free = 0;
-    for (const auto& r : replicas_) {
+    for (const Replica* r : live_replicas_) {
       if (r->state == State::kReady) free += static_cast<int64_t>(c_.max_in_flight_per_replica) - r->in_flight;
     }
     return free;
@@ -430,8 +433,7 @@ class Simulation final : public scaling::Actuator {
     s.queue_depth = static_cast<double>(queued_count());
     double in_flight = 0;
     int ready = 0;
-    for (const auto& r : replicas_) {
-      if (r->state == State::kGone) continue;
+    for (Replica* r : live_replicas_) {
       loop_.on_load(r->id, r->in_flight);
       if (r->state == State::kDraining) continue;
       if (r->state == State::kReady) {
@@ -466,13 +468,13 @@ class Simulation final : public scaling::Actuator {
     if (!(arrivals_done_ && live_.empty())) q_.push(now_ + c_.scaling.interval_s, EventKind::kTick);
   }
 
-  void check_scale_latency() { meter_.check_scale_latency(replicas_, now_); }
+  void check_scale_latency() { meter_.check_scale_latency(live_replicas_, now_); }
 
   void on_sample() {
-    meter_.sample(replicas_, now_, sample_arrivals_ / o_.sample_interval_s, static_cast<double>(queued_count()),
+    meter_.sample(live_replicas_, replicas_, now_, sample_arrivals_ / o_.sample_interval_s, static_cast<double>(queued_count()),
                   sample_ttft_.quantile(0.95), result_);
     sample_arrivals_ = 0;
-    sample_ttft_ = stats::Samples();
+    sample_ttft_.clear();
     if (!(arrivals_done_ && live_.empty())) q_.push(now_ + o_.sample_interval_s, EventKind::kSample);
   }
 
@@ -508,7 +510,8 @@ class Simulation final : public scaling::Actuator {
   double cold_start_s_ = 0;
   EventQueue q_;
   double now_ = 0;
-  std::vector<std::unique_ptr<Replica>> replicas_;
+  std::vector<std::unique_ptr<Replica>> replicas_;  // every replica ever started; index = id
+  std::vector<Replica*> live_replicas_;             // those not gone, in id order (the router's view order)
   std::unordered_map<uint64_t, Live> live_;
   std::unordered_map<uint64_t, SimRequest> sizes_;  // until routed
   std::unordered_map<uint64_t, SimRequest> retry_sizes_;  // routed, kept to retry after a spot preemption

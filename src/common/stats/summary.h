@@ -1,5 +1,5 @@
 // Exact summaries of a sample set (bench reports, simulator reports): percentiles by
-// sorting, mean, count. Not for hot paths; the gateway uses Prometheus histograms.
+// selection (nth_element; the samples are reordered), mean, count. Not for hot paths; the gateway uses Prometheus histograms.
 #pragma once
 
 #include <cstddef>
@@ -15,10 +15,12 @@ struct Percentiles {
 class Samples {
  public:
   void add(double v) { values_.push_back(v); sorted_ = false; }
+  void clear() { values_.clear(); sorted_ = true; }  // keeps the capacity
   void reserve(size_t n) { values_.reserve(n); }
   [[nodiscard]] size_t size() const { return values_.size(); }
   [[nodiscard]] bool empty() const { return values_.empty(); }
-  // Linear interpolation between closest ranks; q in [0, 1]. 0 when empty.
+  // Linear interpolation between closest ranks; q in [0, 1]. 0 when empty. Reorders
+  // the samples (a selection, not a sort).
   [[nodiscard]] double quantile(double q);
   [[nodiscard]] double mean() const;
   [[nodiscard]] Percentiles summary();

@@ -15,7 +15,10 @@ uint32_t blocks_for(uint32_t tokens) { return (tokens + kKvBlockTokens - 1) / kK
 }  // namespace
 
 EngineModel::EngineModel(const EnginePreset& preset, uint64_t seed, ModelOptions opts)
-    : preset_(preset), kv_(preset.kv_capacity_tokens / kKvBlockTokens, opts.prefix_caching), rng_(seed) {}
+    : preset_(preset),
+      kv_(preset.kv_capacity_tokens / kKvBlockTokens, opts.prefix_caching),
+      rng_(seed),
+      every_token_(opts.every_token) {}
 
 bool EngineModel::accepts(uint32_t prompt_tokens, uint32_t max_tokens) const {
   const uint64_t total = static_cast<uint64_t>(prompt_tokens) + max_tokens;
@@ -142,7 +145,7 @@ Step EngineModel::step() {
   out.duration = from_ms(ms);
   ++counters_.steps;
 
-  std::vector<SeqId> done;
+  done_.clear();
   for (const auto& sc : scheduled_) {
     Seq& s = *sc.seq;
     const uint32_t before = s.computed;
@@ -155,11 +158,11 @@ Step EngineModel::step() {
       const uint32_t index = s.generated++;
       ++counters_.generation_tokens;
       const bool finished = s.generated >= s.req.max_tokens;
-      out.events.push_back({s.req.id, index, finished, s.cached_tokens});
-      if (finished) done.push_back(s.req.id);
+      if (every_token_ || index == 0 || finished) out.events.push_back({s.req.id, index, finished, s.cached_tokens});
+      if (finished) done_.push_back(s.req.id);
     }
   }
-  for (SeqId id : done) {
+  for (SeqId id : done_) {
     ++counters_.finished;
     cancel(id);
   }
@@ -264,7 +267,7 @@ DecodeStretch EngineModel::advance_decode(uint32_t k, double jitter_factor) {
   const double jitter = jitter_factor >= 0 ? jitter_factor : draw_stretch_jitter(k);
   out.duration = from_ms(to_ms(pure_decode_duration(k)) * jitter);
   counters_.steps += k;
-  std::vector<SeqId> done;
+  done_.clear();
   for (Seq* sp : running_) {
     Seq& s = *sp;
     const SeqId id = s.req.id;
@@ -274,10 +277,10 @@ DecodeStretch EngineModel::advance_decode(uint32_t k, double jitter_factor) {
     counters_.generation_tokens += k;
     if (s.generated >= s.req.max_tokens) {
       out.events.push_back({id, s.generated - 1, true, s.cached_tokens});
-      done.push_back(id);
+      done_.push_back(id);
     }
   }
-  for (SeqId id : done) {
+  for (SeqId id : done_) {
     ++counters_.finished;
     cancel(id);
   }

@@ -69,6 +69,9 @@ struct EngineCounters {
 
 struct ModelOptions {
   bool prefix_caching = true;
+  // false: Step::events holds only first tokens (index 0) and last tokens, the only
+  // ones a simulator acts on; timing and state are the same.
+  bool every_token = true;
 };
 
 class EngineModel {
@@ -142,6 +145,8 @@ class EngineModel {
   std::vector<Seq*> running_;    // admission order; unordered_map nodes never move
   std::deque<SeqId> waiting_;
   std::vector<Scheduled> scheduled_;  // reused each step
+  std::vector<SeqId> done_;           // reused each step
+  bool every_token_;
   EngineCounters counters_;
 };
 

@@ -7,7 +7,8 @@ namespace tidal::engine {
 KvCache::KvCache(uint32_t num_blocks, bool prefix_caching)
     : blocks_(num_blocks), prefix_caching_(prefix_caching) {
   by_hash_.reserve(num_blocks);
-  for (BlockId id = 0; id < num_blocks; ++id) push_back(id);
+  empty_.reserve(num_blocks);
+  for (BlockId id = num_blocks; id-- > 0;) empty_.push_back(id);  // block 0 is taken first
 }
 
 void KvCache::unlink(BlockId id) {
@@ -15,7 +16,7 @@ void KvCache::unlink(BlockId id) {
   if (b.prev != kNone) blocks_[b.prev].next = b.next; else head_ = b.next;
   if (b.next != kNone) blocks_[b.next].prev = b.prev; else tail_ = b.prev;
   b.prev = b.next = kNone;
-  --free_count_;
+  --lru_count_;
 }
 
 void KvCache::push_back(BlockId id) {
@@ -24,7 +25,7 @@ void KvCache::push_back(BlockId id) {
   b.next = kNone;
   if (tail_ != kNone) blocks_[tail_].next = id; else head_ = id;
   tail_ = id;
-  ++free_count_;
+  ++lru_count_;
 }
 
 uint32_t KvCache::acquire_prefix(std::span<const BlockHash> hashes, uint32_t max_blocks,
@@ -59,17 +60,23 @@ uint32_t KvCache::peek_prefix(std::span<const BlockHash> hashes, uint32_t max_bl
 }
 
 bool KvCache::allocate(uint32_t n, std::vector<BlockId>& out) {
-  if (n > free_count_) return false;
+  if (n > free_count()) return false;
   for (uint32_t i = 0; i < n; ++i) {
+    if (!empty_.empty()) {
+      const BlockId id = empty_.back();
+      empty_.pop_back();
+      blocks_[id].refs = 1;
+      out.push_back(id);
+      continue;
+    }
+    // Evict the least recently used content.
     const BlockId id = head_;
     TIDAL_CHECK(id != kNone);
     unlink(id);
     Block& b = blocks_[id];
-    if (b.hashed) {
-      auto it = by_hash_.find(b.hash);
-      if (it != by_hash_.end() && it->second == id) by_hash_.erase(it);
-      b.hashed = false;
-    }
+    auto it = by_hash_.find(b.hash);
+    if (it != by_hash_.end() && it->second == id) by_hash_.erase(it);
+    b.hashed = false;
     b.refs = 1;
     out.push_back(id);
   }
@@ -89,21 +96,13 @@ void KvCache::publish(BlockId id, BlockHash hash) {
 }
 
 void KvCache::release(std::span<const BlockId> blocks) {
-  // Release tail-first so a sequence's last blocks sit nearest the LRU head.
+  // Release tail-first so a sequence's last blocks are reused or evicted first.
   for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
     Block& b = blocks_[*it];
     TIDAL_CHECK(b.refs > 0);
     if (--b.refs == 0) {
-      // Unhashed blocks carry nothing reusable: put them first in line for eviction.
-      if (b.hashed) {
-        push_back(*it);
-      } else {
-        b.prev = kNone;
-        b.next = head_;
-        if (head_ != kNone) blocks_[head_].prev = *it; else tail_ = *it;
-        head_ = *it;
-        ++free_count_;
-      }
+      // Unhashed blocks carry nothing reusable: first in line to be taken.
+      if (b.hashed) push_back(*it); else empty_.push_back(*it);
     }
   }
 }

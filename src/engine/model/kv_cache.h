@@ -1,7 +1,9 @@
 // KV cache block manager with a prefix cache, after vLLM: fixed-size blocks of 16
 // tokens; full prompt blocks are published under a chained hash; blocks whose last
 // user left keep their content in an LRU free list and are reused on a hash hit or
-// evicted (oldest first) when a fresh block is needed.
+// evicted (oldest first) when a fresh block is needed. Free blocks without content go
+// first, last released first: they sit on a stack apart from the LRU list (the same
+// order as one list with them at its head, at a vector push or pop per block).
 #pragma once
 
 #include <cstdint>
@@ -33,10 +35,10 @@ class KvCache {
   // Unpins blocks; the last ones in `blocks` are evicted first.
   void release(std::span<const BlockId> blocks);
 
-  [[nodiscard]] uint32_t free_blocks() const { return free_count_; }
+  [[nodiscard]] uint32_t free_blocks() const { return free_count(); }
   [[nodiscard]] uint32_t total_blocks() const { return static_cast<uint32_t>(blocks_.size()); }
   [[nodiscard]] double usage() const {
-    return blocks_.empty() ? 0.0 : 1.0 - static_cast<double>(free_count_) / static_cast<double>(blocks_.size());
+    return blocks_.empty() ? 0.0 : 1.0 - static_cast<double>(free_count()) / static_cast<double>(blocks_.size());
   }
 
  private:
@@ -45,15 +47,17 @@ class KvCache {
     uint32_t refs = 0;
     bool hashed = false;
     BlockHash hash = 0;
-    uint32_t prev = kNone, next = kNone;  // free-list links (LRU: head evicted first)
+    uint32_t prev = kNone, next = kNone;  // LRU-list links of a free hashed block (head evicted first)
   };
+  [[nodiscard]] uint32_t free_count() const { return static_cast<uint32_t>(empty_.size()) + lru_count_; }
   void unlink(BlockId id);
   void push_back(BlockId id);
 
   std::vector<Block> blocks_;
   std::unordered_map<BlockHash, BlockId> by_hash_;
-  uint32_t head_ = kNone, tail_ = kNone;
-  uint32_t free_count_ = 0;
+  std::vector<BlockId> empty_;          // free blocks without content; back() is taken first
+  uint32_t head_ = kNone, tail_ = kNone;  // free blocks with content, LRU order
+  uint32_t lru_count_ = 0;
   bool prefix_caching_;
 };
 

@@ -10,19 +10,19 @@ FleetMeter::FleetMeter(const SimConfig& c, const Workload& w, double capacity_rp
   for (const auto& ch : w.changes()) pending_changes_.push_back(ch);
 }
 
-int FleetMeter::count(const Replicas& rs, State s) {
+int FleetMeter::count(const LiveReplicas& rs, State s) {
   int n = 0;
   for (const auto& r : rs) n += r->state == s ? 1 : 0;
   return n;
 }
 
-int FleetMeter::billed(const Replicas& rs) {
+int FleetMeter::billed(const LiveReplicas& rs) {
   return count(rs, State::kStarting) + count(rs, State::kReady) + count(rs, State::kDraining);
 }
 
 int FleetMeter::needed(double rps) const { return std::max(1, static_cast<int>(std::ceil(rps / capacity_))); }
 
-void FleetMeter::check_scale_latency(const Replicas& rs, double now_s) {
+void FleetMeter::check_scale_latency(const LiveReplicas& rs, double now_s) {
   for (auto it = pending_changes_.begin(); it != pending_changes_.end();) {
     if (now_s < it->t_s) {
       ++it;
@@ -40,7 +40,8 @@ void FleetMeter::check_scale_latency(const Replicas& rs, double now_s) {
   }
 }
 
-void FleetMeter::sample(const Replicas& rs, double now_s, double arrivals_rps, double queue_depth, double ttft_p95_ms,
+void FleetMeter::sample(const LiveReplicas& rs, const Replicas& all, double now_s, double arrivals_rps,
+                        double queue_depth, double ttft_p95_ms,
                         SimResult& out) {
   SeriesPoint p;
   p.t_s = now_s;
@@ -50,7 +51,7 @@ void FleetMeter::sample(const Replicas& rs, double now_s, double arrivals_rps, d
   p.draining = count(rs, State::kDraining);
   p.queue_depth = queue_depth;
   p.ttft_p95_ms = ttft_p95_ms;
-  p.cost_usd = cost_until(rs, now_s);
+  p.cost_usd = cost_until(all, now_s);
   out.series.push_back(p);
   // Over-provisioning against the load's expected rate over the interval.
   const int need = needed(w_.rate_at(now_s - interval_s_ / 2));

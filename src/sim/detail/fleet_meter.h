@@ -14,18 +14,19 @@
 
 namespace tidal::sim::detail {
 
-using Replicas = std::vector<std::unique_ptr<Replica>>;
+using Replicas = std::vector<std::unique_ptr<Replica>>;  // all, gone ones included
+using LiveReplicas = std::vector<Replica*>;             // those not gone
 
 class FleetMeter {
  public:
   FleetMeter(const SimConfig& c, const Workload& w, double capacity_rps, double sample_interval_s);
 
-  [[nodiscard]] static int count(const Replicas& rs, State s);
-  [[nodiscard]] static int billed(const Replicas& rs);
+  [[nodiscard]] static int count(const LiveReplicas& rs, State s);
+  [[nodiscard]] static int billed(const LiveReplicas& rs);
   // Load steps whose target the fleet now meets get their latency recorded.
-  void check_scale_latency(const Replicas& rs, double now_s);
+  void check_scale_latency(const LiveReplicas& rs, double now_s);
   // One sampling interval ending at `now_s`: a series point and the provisioning sums.
-  void sample(const Replicas& rs, double now_s, double arrivals_rps, double queue_depth, double ttft_p95_ms,
+  void sample(const LiveReplicas& live, const Replicas& all, double now_s, double arrivals_rps, double queue_depth, double ttft_p95_ms,
               SimResult& out);
   [[nodiscard]] double cost_until(const Replicas& rs, double t_s) const;
   // Cost, instance and GPU hours, over-provisioning, mean replicas, scale latencies.

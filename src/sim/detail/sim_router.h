@@ -20,7 +20,8 @@ class SimRouter {
   static Result<std::unique_ptr<SimRouter>> create(const routing::RoutingConfig& config, uint64_t seed);
 
   // A ready replica with room for `req` (max_in_flight per replica), or nullopt.
-  std::optional<uint32_t> pick(const SimRequest& req, const std::vector<std::unique_ptr<Replica>>& replicas,
+  // `replicas`: those not gone, in id order.
+  std::optional<uint32_t> pick(const SimRequest& req, const std::vector<Replica*>& replicas,
                                uint32_t max_in_flight, double now_s);
   // `req` now runs on `r` (call before its prefix is moved into the engine).
   void dispatch(Replica& r, Live& l, const SimRequest& req, double now_s);
