@@ -215,9 +215,10 @@ class Simulation final : public scaling::Actuator {
       end = now_ + r.stretch_f * to_s(r.model->pure_decode_duration(k));
     } else {
       r.work = Work::kStep;
-      engine::Step s = r.model->step();
-      r.step_events = std::move(s.events);
-      end = now_ + to_s(s.duration);
+      step_.events.swap(r.step_events);  // the model fills the replica's buffer
+      r.model->step(step_);
+      step_.events.swap(r.step_events);
+      end = now_ + to_s(step_.duration);
     }
     q_.push(end, EventKind::kWorkDone, r.id, r.version);
   }
@@ -244,16 +245,17 @@ class Simulation final : public scaling::Actuator {
   void on_work_done(uint64_t id, uint64_t version) {
     Replica& r = *replicas_[id];
     if (r.version != version) return;
-    std::vector<engine::TokenEvent> events;
+    engine::DecodeStretch& done = take_buffer();
     if (r.work == Work::kStretch) {
-      events = r.model->advance_decode(r.stretch_k, r.stretch_f).events;
+      r.model->advance_decode(r.stretch_k, r.stretch_f, done);
     } else {
-      events = std::move(r.step_events);
+      done.events.swap(r.step_events);
       r.step_events.clear();
     }
     r.work = Work::kIdle;
     ++r.version;
-    deliver(r, events);
+    deliver(r, done.events);
+    give_buffer();
     if (r.state != State::kGone && r.work == Work::kIdle) start_work(r);
   }
 
@@ -268,18 +270,29 @@ class Simulation final : public scaling::Actuator {
       k = std::min(r.stretch_k, std::max<uint32_t>(1, r.model->pure_decode_steps_covering(span)));
     }
     double boundary = r.work_start;
-    std::vector<engine::TokenEvent> events;
+    engine::DecodeStretch& done = take_buffer();
     if (k > 0) {
       boundary += r.stretch_f * to_s(r.model->pure_decode_duration(k));
-      events = r.model->advance_decode(k, r.stretch_f).events;
+      r.model->advance_decode(k, r.stretch_f, done);
     }
     // An empty step that ends at the boundary; set before delivering (see on_work_done).
     ++r.version;
     r.work = Work::kStep;
     r.step_events.clear();
     q_.push(std::max(boundary, now_), EventKind::kWorkDone, r.id, r.version);
-    deliver(r, events);
+    deliver(r, done.events);
+    give_buffer();
   }
+
+  // Event buffers for deliveries, reused (delivering can nest: a completion routes a
+  // queued request, which interrupts another replica's stretch). Stack discipline.
+  engine::DecodeStretch& take_buffer() {
+    if (buffers_used_ == buffers_.size()) buffers_.push_back(std::make_unique<engine::DecodeStretch>());
+    engine::DecodeStretch& b = *buffers_[buffers_used_++];
+    b.events.clear();
+    return b;
+  }
+  void give_buffer() { --buffers_used_; }
 
   // ---- gateway ----
   void schedule_arrival(SimRequest r) {
@@ -510,6 +523,9 @@ class Simulation final : public scaling::Actuator {
   double cold_start_s_ = 0;
   EventQueue q_;
   double now_ = 0;
+  engine::Step step_;  // scratch for start_work
+  std::vector<std::unique_ptr<engine::DecodeStretch>> buffers_;  // see take_buffer
+  size_t buffers_used_ = 0;
   std::vector<std::unique_ptr<Replica>> replicas_;  // every replica ever started; index = id
   std::vector<Replica*> live_replicas_;             // those not gone, in id order (the router's view order)
   std::unordered_map<uint64_t, Live> live_;

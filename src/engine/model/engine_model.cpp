@@ -31,6 +31,7 @@ void EngineModel::submit(SeqRequest req) {
   const SeqId id = req.id;
   auto [it, inserted] = seqs_.emplace(id, Seq{std::move(req)});
   TIDAL_CHECK(inserted);
+  it->second.blocks.reserve(blocks_for(it->second.req.prompt_tokens + it->second.req.max_tokens));
   waiting_.push_back(id);
 }
 
@@ -68,8 +69,18 @@ void EngineModel::publish_prompt_blocks(Seq& s) {
 }
 
 Step EngineModel::step() {
-  TIDAL_CHECK(has_work());
   Step out;
+  step(out);
+  return out;
+}
+
+void EngineModel::step(Step& out) {
+  TIDAL_CHECK(has_work());
+  out.events.clear();
+  out.tokens = 0;
+  out.context_tokens = 0;
+  out.prefill_tokens = 0;
+  out.decode_seqs = 0;
   scheduled_.clear();
   uint32_t budget = preset_.max_num_batched_tokens;
   bool preempted_any = false;
@@ -166,7 +177,6 @@ Step EngineModel::step() {
     ++counters_.finished;
     cancel(id);
   }
-  return out;
 }
 
 uint32_t EngineModel::pure_decode_steps() const {
@@ -260,8 +270,16 @@ uint32_t EngineModel::pure_decode_steps_covering(Duration span) const {
 }
 
 DecodeStretch EngineModel::advance_decode(uint32_t k, double jitter_factor) {
-  TIDAL_CHECK(k >= 1 && k <= pure_decode_steps());
   DecodeStretch out;
+  advance_decode(k, jitter_factor, out);
+  return out;
+}
+
+void EngineModel::advance_decode(uint32_t k, double jitter_factor, DecodeStretch& out) {
+  // k <= pure_decode_steps() is the caller's to keep (recounting it here would double
+  // the cost of a stretch); a stretch past the KV blocks still fails ensure_blocks.
+  TIDAL_CHECK(k >= 1);
+  out.events.clear();
   out.steps = k;
   out.seqs = static_cast<uint32_t>(running_.size());
   const double jitter = jitter_factor >= 0 ? jitter_factor : draw_stretch_jitter(k);
@@ -284,7 +302,6 @@ DecodeStretch EngineModel::advance_decode(uint32_t k, double jitter_factor) {
     ++counters_.finished;
     cancel(id);
   }
-  return out;
 }
 
 }  // namespace tidal::engine

@@ -87,6 +87,8 @@ class EngineModel {
   void cancel(SeqId id);
   // Plans and commits one step. REQUIRES: has_work().
   [[nodiscard]] Step step();
+  // The same into `out` (its events' capacity is reused: no allocation per step).
+  void step(Step& out);
 
   // The most pure-decode steps that can run from now before the batch changes (a
   // sequence finishes, KV blocks run out, or a waiting request could be admitted).
@@ -101,6 +103,7 @@ class EngineModel {
   // `jitter` < 0 draws the factor; a caller that planned the stretch passes its own.
   // REQUIRES: 1 <= k <= pure_decode_steps().
   [[nodiscard]] DecodeStretch advance_decode(uint32_t k, double jitter = -1);
+  void advance_decode(uint32_t k, double jitter, DecodeStretch& out);
   // The jitter factor advance_decode would draw for a stretch of k steps.
   [[nodiscard]] double draw_stretch_jitter(uint32_t k) {
     return rng_.lognormal_factor(preset_.step.jitter_sigma / std::sqrt(static_cast<double>(k)));

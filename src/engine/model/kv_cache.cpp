@@ -1,11 +1,13 @@
 #include "engine/model/kv_cache.h"
 
+#include <algorithm>
+
 #include "common/check.h"
 
 namespace tidal::engine {
 
 KvCache::KvCache(uint32_t num_blocks, bool prefix_caching)
-    : blocks_(num_blocks), prefix_caching_(prefix_caching) {
+    : blocks_(num_blocks), refs_(num_blocks, 0), prefix_caching_(prefix_caching) {
   by_hash_.reserve(num_blocks);
   empty_.reserve(num_blocks);
   for (BlockId id = num_blocks; id-- > 0;) empty_.push_back(id);  // block 0 is taken first
@@ -36,9 +38,7 @@ uint32_t KvCache::acquire_prefix(std::span<const BlockHash> hashes, uint32_t max
     if (hits >= max_blocks) break;
     auto it = by_hash_.find(h);
     if (it == by_hash_.end()) break;
-    Block& b = blocks_[it->second];
-    if (b.refs == 0) unlink(it->second);
-    ++b.refs;
+    if (refs_[it->second]++ == 0) unlink(it->second);
     out.push_back(it->second);
     ++hits;
   }
@@ -53,7 +53,7 @@ uint32_t KvCache::peek_prefix(std::span<const BlockHash> hashes, uint32_t max_bl
     if (hits >= max_blocks) break;
     auto it = by_hash_.find(h);
     if (it == by_hash_.end()) break;
-    if (blocks_[it->second].refs == 0) ++hits_in_free;
+    if (refs_[it->second] == 0) ++hits_in_free;
     ++hits;
   }
   return hits;
@@ -61,14 +61,12 @@ uint32_t KvCache::peek_prefix(std::span<const BlockHash> hashes, uint32_t max_bl
 
 bool KvCache::allocate(uint32_t n, std::vector<BlockId>& out) {
   if (n > free_count()) return false;
-  for (uint32_t i = 0; i < n; ++i) {
-    if (!empty_.empty()) {
-      const BlockId id = empty_.back();
-      empty_.pop_back();
-      blocks_[id].refs = 1;
-      out.push_back(id);
-      continue;
-    }
+  // Empty blocks first, top of the stack first.
+  const size_t from_empty = std::min<size_t>(n, empty_.size());
+  out.insert(out.end(), empty_.rbegin(), empty_.rbegin() + static_cast<std::ptrdiff_t>(from_empty));
+  empty_.resize(empty_.size() - from_empty);
+  for (auto it = out.end() - static_cast<std::ptrdiff_t>(from_empty); it != out.end(); ++it) refs_[*it] = 1;
+  for (size_t i = from_empty; i < n; ++i) {
     // Evict the least recently used content.
     const BlockId id = head_;
     TIDAL_CHECK(id != kNone);
@@ -77,7 +75,7 @@ bool KvCache::allocate(uint32_t n, std::vector<BlockId>& out) {
     auto it = by_hash_.find(b.hash);
     if (it != by_hash_.end() && it->second == id) by_hash_.erase(it);
     b.hashed = false;
-    b.refs = 1;
+    refs_[id] = 1;
     out.push_back(id);
   }
   return true;
@@ -98,11 +96,11 @@ void KvCache::publish(BlockId id, BlockHash hash) {
 void KvCache::release(std::span<const BlockId> blocks) {
   // Release tail-first so a sequence's last blocks are reused or evicted first.
   for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
-    Block& b = blocks_[*it];
-    TIDAL_CHECK(b.refs > 0);
-    if (--b.refs == 0) {
+    uint32_t& refs = refs_[*it];
+    TIDAL_CHECK(refs > 0);
+    if (--refs == 0) {
       // Unhashed blocks carry nothing reusable: first in line to be taken.
-      if (b.hashed) push_back(*it); else empty_.push_back(*it);
+      if (blocks_[*it].hashed) push_back(*it); else empty_.push_back(*it);
     }
   }
 }

@@ -44,7 +44,6 @@ class KvCache {
  private:
   static constexpr uint32_t kNone = UINT32_MAX;
   struct Block {
-    uint32_t refs = 0;
     bool hashed = false;
     BlockHash hash = 0;
     uint32_t prev = kNone, next = kNone;  // LRU-list links of a free hashed block (head evicted first)
@@ -54,6 +53,7 @@ class KvCache {
   void push_back(BlockId id);
 
   std::vector<Block> blocks_;
+  std::vector<uint32_t> refs_;  // users of each block (apart: the hot field, dense in cache)
   std::unordered_map<BlockHash, BlockId> by_hash_;
   std::vector<BlockId> empty_;          // free blocks without content; back() is taken first
   uint32_t head_ = kNone, tail_ = kNone;  // free blocks with content, LRU order
