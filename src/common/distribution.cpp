@@ -60,18 +60,21 @@ Result<Distribution> Distribution::parse(std::string_view spec) {
   return bad("expected N, fixed:N, uniform:MIN:MAX, exp:MEAN or lognormal:MEAN:CV");
 }
 
+Distribution::Distribution(Kind k, double a, double b) : kind_(k), a_(a), b_(b) {
+  if (k == Kind::kLognormal) {
+    const double sigma2 = std::log1p(b_ * b_);
+    mu_ = std::log(a_) - sigma2 / 2.0;
+    sigma_ = std::sqrt(sigma2);
+  }
+}
+
 uint32_t Distribution::sample_count(Rng& rng) const {
   double v = a_;
   switch (kind_) {
     case Kind::kFixed: break;
     case Kind::kUniform: v = a_ + static_cast<double>(rng.below(static_cast<uint64_t>(b_ - a_) + 1)); break;
     case Kind::kExponential: v = rng.exponential(a_); break;
-    case Kind::kLognormal: {
-      const double sigma2 = std::log1p(b_ * b_);
-      const double mu = std::log(a_) - sigma2 / 2.0;
-      v = std::exp(mu + std::sqrt(sigma2) * rng.normal());
-      break;
-    }
+    case Kind::kLognormal: v = std::exp(mu_ + sigma_ * rng.normal()); break;
   }
   return static_cast<uint32_t>(std::max(1.0, std::round(std::min(v, 1e9))));
 }

@@ -27,9 +27,10 @@ class Distribution {
   [[nodiscard]] std::string to_string() const;
 
  private:
-  Distribution(Kind k, double a, double b) : kind_(k), a_(a), b_(b) {}
+  Distribution(Kind k, double a, double b);
   Kind kind_;
   double a_, b_;
+  double mu_ = 0, sigma_ = 0;  // lognormal: of the underlying normal
 };
 
 }  // namespace tidal

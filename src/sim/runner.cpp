@@ -10,6 +10,8 @@
 #include <memory>
 #include <unordered_map>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include "common/check.h"
 #include "common/clock.h"
 #include "engine/model/engine_model.h"
@@ -528,9 +530,11 @@ class Simulation final : public scaling::Actuator {
   size_t buffers_used_ = 0;
   std::vector<std::unique_ptr<Replica>> replicas_;  // every replica ever started; index = id
   std::vector<Replica*> live_replicas_;             // those not gone, in id order (the router's view order)
-  std::unordered_map<uint64_t, Live> live_;
-  std::unordered_map<uint64_t, SimRequest> sizes_;  // until routed
-  std::unordered_map<uint64_t, SimRequest> retry_sizes_;  // routed, kept to retry after a spot preemption
+  // Open addressing (no node per request). Inserting may move elements: references to
+  // them are never held across an arrival, the only place that inserts.
+  boost::unordered_flat_map<uint64_t, Live> live_;
+  boost::unordered_flat_map<uint64_t, SimRequest> sizes_;  // until routed
+  boost::unordered_flat_map<uint64_t, SimRequest> retry_sizes_;  // routed, kept to retry after a spot preemption
   Rng traffic_rng_;  // the traffic class and tenant of each arrival
   double traffic_total_ = 0;
   detail::SimQueue queue_;

@@ -169,10 +169,16 @@ Result<std::unique_ptr<Workload>> Workload::trace(const std::string& path, doubl
     }
     if (windows.empty()) return make_error(ErrorKind::kInvalidRequest, path + ": no windows");
     for (const auto& [s, rate] : windows) w->rate_max_ = std::max(w->rate_max_, rate);
-    w->rate_ = [windows](double t) {
+    // Arrival times only grow: the window of the previous call is the first guess.
+    w->rate_ = [windows, last = size_t{0}](double t) mutable {
+      if (last + 1 < windows.size() && windows[last].first <= t && t < windows[last + 1].first) {
+        return windows[last].second;
+      }
       auto it = std::upper_bound(windows.begin(), windows.end(), t,
                                  [](double v, const std::pair<double, double>& win) { return v < win.first; });
-      return it == windows.begin() ? windows.front().second : std::prev(it)->second;
+      if (it == windows.begin()) return windows.front().second;
+      last = static_cast<size_t>(std::prev(it) - windows.begin());
+      return windows[last].second;
     };
     w->sizes_ = [sizes](double t, Rng& rng, SimRequest& out) { out = sized(t, rng, sizes); };
     if (sizes.duration_s > 0) w->duration_s_ = std::min(w->duration_s_, sizes.duration_s);

@@ -27,6 +27,7 @@ bool EngineModel::accepts(uint32_t prompt_tokens, uint32_t max_tokens) const {
 }
 
 void EngineModel::submit(SeqRequest req) {
+  ++version_;
   TIDAL_CHECK(accepts(req.prompt_tokens, req.max_tokens));
   const SeqId id = req.id;
   auto [it, inserted] = seqs_.emplace(id, Seq{std::move(req)});
@@ -36,6 +37,7 @@ void EngineModel::submit(SeqRequest req) {
 }
 
 void EngineModel::cancel(SeqId id) {
+  ++version_;
   auto it = seqs_.find(id);
   if (it == seqs_.end()) return;
   kv_.release(it->second.blocks);
@@ -75,6 +77,7 @@ Step EngineModel::step() {
 }
 
 void EngineModel::step(Step& out) {
+  ++version_;
   TIDAL_CHECK(has_work());
   out.events.clear();
   out.tokens = 0;
@@ -180,6 +183,12 @@ void EngineModel::step(Step& out) {
 }
 
 uint32_t EngineModel::pure_decode_steps() const {
+  // Asked several times per batch change (plan a stretch, cut it short): computed once.
+  if (steps_memo_.version != version_) steps_memo_ = {version_, count_pure_decode_steps()};
+  return steps_memo_.value;
+}
+
+uint32_t EngineModel::count_pure_decode_steps() const {
   if (running_.empty()) return 0;
   if (running_.size() > preset_.max_num_batched_tokens) return 0;
   // A waiting request that could be admitted changes the batch. If KV blocks keep it out
@@ -238,9 +247,12 @@ bool EngineModel::front_admissible(uint32_t budget) const {
 }
 
 double EngineModel::running_context() const {
-  double c0 = 0;
-  for (const Seq* sp : running_) c0 += sp->computed;
-  return c0;
+  if (context_memo_.version != version_) {
+    double c0 = 0;
+    for (const Seq* sp : running_) c0 += sp->computed;
+    context_memo_ = {version_, c0};
+  }
+  return context_memo_.value;
 }
 
 double EngineModel::decode_ms(uint32_t k, double n, double c0) const {
@@ -276,6 +288,7 @@ DecodeStretch EngineModel::advance_decode(uint32_t k, double jitter_factor) {
 }
 
 void EngineModel::advance_decode(uint32_t k, double jitter_factor, DecodeStretch& out) {
+  ++version_;
   // k <= pure_decode_steps() is the caller's to keep (recounting it here would double
   // the cost of a stretch); a stretch past the KV blocks still fails ensure_blocks.
   TIDAL_CHECK(k >= 1);

@@ -136,6 +136,7 @@ class EngineModel {
   // hold c0 context tokens at the start.
   [[nodiscard]] double decode_ms(uint32_t k, double n, double c0) const;
   [[nodiscard]] double running_context() const;
+  [[nodiscard]] uint32_t count_pure_decode_steps() const;
   // Whether step() would admit the first waiting request after `budget` tokens of decodes.
   [[nodiscard]] bool front_admissible(uint32_t budget) const;
   void preempt(Seq& s);
@@ -150,6 +151,15 @@ class EngineModel {
   std::vector<Scheduled> scheduled_;  // reused each step
   std::vector<SeqId> done_;           // reused each step
   bool every_token_;
+  // Bumped by every change of the batch or the cache; memos of the same version hold.
+  uint64_t version_ = 0;
+  template <class T>
+  struct Memo {
+    uint64_t version = UINT64_MAX;
+    T value{};
+  };
+  mutable Memo<uint32_t> steps_memo_;
+  mutable Memo<double> context_memo_;
   EngineCounters counters_;
 };
 
