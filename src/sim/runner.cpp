@@ -89,6 +89,7 @@ class Simulation final : public scaling::Actuator {
   void drain(uint32_t id) override {
     Replica& r = *replicas_[id];
     if (r.state == State::kStarting || r.state == State::kReady) r.state = State::kDraining;
+    router_->fleet_changed();
   }
   // A drain that timed out stops the replica with its requests: they fail.
   void stop(uint32_t id) override {
@@ -123,6 +124,7 @@ class Simulation final : public scaling::Actuator {
     }
     if (ready_now) {
       ref.state = State::kReady;
+      if (router_) router_->fleet_changed();
     } else {
       ref.state = State::kStarting;
       q_.push(now + cold_start_s_, EventKind::kReplicaReady, ref.id);
@@ -134,6 +136,7 @@ class Simulation final : public scaling::Actuator {
   // megabytes) goes, or a fleet that churns for days holds every replica it ever had.
   void retire(Replica& r) {
     router_->removed(r.id);
+    router_->fleet_changed();
     live_replicas_.erase(std::find(live_replicas_.begin(), live_replicas_.end(), &r));
     r.state = State::kGone;
     r.end_s = now_;
@@ -148,6 +151,7 @@ class Simulation final : public scaling::Actuator {
     Replica& r = *replicas_[id];
     if (r.state != State::kStarting) return;
     r.state = State::kReady;
+    router_->fleet_changed();
     loop_.on_ready(r.id, now_);
     check_scale_latency();
     drain_queue();
@@ -160,6 +164,7 @@ class Simulation final : public scaling::Actuator {
     ++result_.spot_preemptions;
     loop_.begin_drain(r.id, now_);  // no new requests; the controller sees capacity drop
     r.state = State::kDraining;
+    router_->fleet_changed();
     if (r.in_flight == 0) {
       retire(r);
       loop_.on_gone(r.id, now_);
@@ -201,6 +206,7 @@ class Simulation final : public scaling::Actuator {
 
   // ---- replica work: steps around prefills, analytic stretches in pure decode ----
   void start_work(Replica& r) {
+    router_->touch(r);
     ++r.version;
     r.set_busy(r.model->has_work(), now_);
     if (!r.model->has_work()) {
@@ -247,6 +253,7 @@ class Simulation final : public scaling::Actuator {
   void on_work_done(uint64_t id, uint64_t version) {
     Replica& r = *replicas_[id];
     if (r.version != version) return;
+    router_->touch(r);
     engine::DecodeStretch& done = take_buffer();
     if (r.work == Work::kStretch) {
       r.model->advance_decode(r.stretch_k, r.stretch_f, done);
@@ -265,6 +272,7 @@ class Simulation final : public scaling::Actuator {
   // before now; the replica's next step (with the newcomer) starts at that boundary.
   void interrupt(Replica& r) {
     if (r.work != Work::kStretch) return;
+    router_->touch(r);
     const double elapsed = now_ - r.work_start;
     uint32_t k = 0;
     if (elapsed > 0) {

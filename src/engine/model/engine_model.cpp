@@ -180,6 +180,7 @@ void EngineModel::step(Step& out) {
     ++counters_.finished;
     cancel(id);
   }
+  ++version_;  // again: memos taken during the step are stale
 }
 
 uint32_t EngineModel::pure_decode_steps() const {
@@ -315,6 +316,7 @@ void EngineModel::advance_decode(uint32_t k, double jitter_factor, DecodeStretch
     ++counters_.finished;
     cancel(id);
   }
+  ++version_;  // again: the duration above took a memo of the state before the stretch
 }
 
 }  // namespace tidal::engine

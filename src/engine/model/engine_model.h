@@ -151,7 +151,8 @@ class EngineModel {
   std::vector<Scheduled> scheduled_;  // reused each step
   std::vector<SeqId> done_;           // reused each step
   bool every_token_;
-  // Bumped by every change of the batch or the cache; memos of the same version hold.
+  // Bumped when a change of the batch or the cache starts and when it ends (a mutator
+  // may take a memo midway); memos of the current version hold.
   uint64_t version_ = 0;
   template <class T>
   struct Memo {

@@ -6,12 +6,9 @@
 
 namespace tidal::engine {
 
-KvCache::KvCache(uint32_t num_blocks, bool prefix_caching)
-    : blocks_(num_blocks), refs_(num_blocks, 0), prefix_caching_(prefix_caching) {
-  by_hash_.reserve(num_blocks);
-  empty_.reserve(num_blocks);
-  for (BlockId id = num_blocks; id-- > 0;) empty_.push_back(id);  // block 0 is taken first
-}
+// Blocks come into existence when first taken (memory follows use, not capacity: a
+// simulated fleet of a thousand mostly idle replicas stays small).
+KvCache::KvCache(uint32_t num_blocks, bool prefix_caching) : total_(num_blocks), prefix_caching_(prefix_caching) {}
 
 void KvCache::unlink(BlockId id) {
   Block& b = blocks_[id];
@@ -61,12 +58,18 @@ uint32_t KvCache::peek_prefix(std::span<const BlockHash> hashes, uint32_t max_bl
 
 bool KvCache::allocate(uint32_t n, std::vector<BlockId>& out) {
   if (n > free_count()) return false;
-  // Empty blocks first, top of the stack first.
+  // Empty blocks first: released ones (last released first), then never used ones.
   const size_t from_empty = std::min<size_t>(n, empty_.size());
   out.insert(out.end(), empty_.rbegin(), empty_.rbegin() + static_cast<std::ptrdiff_t>(from_empty));
   empty_.resize(empty_.size() - from_empty);
   for (auto it = out.end() - static_cast<std::ptrdiff_t>(from_empty); it != out.end(); ++it) refs_[*it] = 1;
-  for (size_t i = from_empty; i < n; ++i) {
+  const uint32_t from_fresh = std::min<uint32_t>(n - static_cast<uint32_t>(from_empty), total_ - fresh());
+  for (uint32_t i = 0; i < from_fresh; ++i) {
+    out.push_back(fresh());
+    blocks_.emplace_back();
+    refs_.push_back(1);
+  }
+  for (size_t i = from_empty + from_fresh; i < n; ++i) {
     // Evict the least recently used content.
     const BlockId id = head_;
     TIDAL_CHECK(id != kNone);

@@ -2,8 +2,9 @@
 // tokens; full prompt blocks are published under a chained hash; blocks whose last
 // user left keep their content in an LRU free list and are reused on a hash hit or
 // evicted (oldest first) when a fresh block is needed. Free blocks without content go
-// first, last released first: they sit on a stack apart from the LRU list (the same
-// order as one list with them at its head, at a vector push or pop per block).
+// first, last released first, then blocks never used (lowest id first; they take
+// memory only once used): a stack apart from the LRU list, in the same order as one
+// list with them at its head, at a vector push or pop per block.
 #pragma once
 
 #include <cstdint>
@@ -36,9 +37,9 @@ class KvCache {
   void release(std::span<const BlockId> blocks);
 
   [[nodiscard]] uint32_t free_blocks() const { return free_count(); }
-  [[nodiscard]] uint32_t total_blocks() const { return static_cast<uint32_t>(blocks_.size()); }
+  [[nodiscard]] uint32_t total_blocks() const { return total_; }
   [[nodiscard]] double usage() const {
-    return blocks_.empty() ? 0.0 : 1.0 - static_cast<double>(free_count()) / static_cast<double>(blocks_.size());
+    return total_ == 0 ? 0.0 : 1.0 - static_cast<double>(free_count()) / static_cast<double>(total_);
   }
 
  private:
@@ -48,14 +49,18 @@ class KvCache {
     BlockHash hash = 0;
     uint32_t prev = kNone, next = kNone;  // LRU-list links of a free hashed block (head evicted first)
   };
-  [[nodiscard]] uint32_t free_count() const { return static_cast<uint32_t>(empty_.size()) + lru_count_; }
+  [[nodiscard]] uint32_t fresh() const { return static_cast<uint32_t>(blocks_.size()); }  // next never used id
+  [[nodiscard]] uint32_t free_count() const {
+    return static_cast<uint32_t>(empty_.size()) + (total_ - fresh()) + lru_count_;
+  }
   void unlink(BlockId id);
   void push_back(BlockId id);
 
-  std::vector<Block> blocks_;
+  uint32_t total_;
+  std::vector<Block> blocks_;  // the blocks used so far (ids 0 .. fresh() - 1)
   std::vector<uint32_t> refs_;  // users of each block (apart: the hot field, dense in cache)
   std::unordered_map<BlockHash, BlockId> by_hash_;
-  std::vector<BlockId> empty_;          // free blocks without content; back() is taken first
+  std::vector<BlockId> empty_;  // released blocks without content; back() is taken first
   uint32_t head_ = kNone, tail_ = kNone;  // free blocks with content, LRU order
   uint32_t lru_count_ = 0;
   bool prefix_caching_;

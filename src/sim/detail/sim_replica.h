@@ -31,6 +31,10 @@ struct Replica {
   uint32_t stretch_k = 0;
   double stretch_f = 1;
   std::vector<engine::TokenEvent> step_events;
+  // The router's copy of this replica's view: its index in the router's views (ready
+  // replicas only), and whether it changed since it was filled.
+  uint32_t view_slot = UINT32_MAX;
+  bool view_dirty = false;
   // CPU, as the simulator models it: the engine loop's busy share of one core (a vLLM
   // or llama.cpp server process spins one core while it steps, idles otherwise).
   double busy_total_s = 0, busy_since_s = -1;
