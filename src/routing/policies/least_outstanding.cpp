@@ -42,13 +42,17 @@ std::optional<ReplicaId> LeastOutstanding::pick(const RequestInfo&, std::span<co
   // Resolve ranks to replicas, then compare in sampling order so ties go to a random
   // candidate rather than to the lowest index.
   const ReplicaView* picked[kMaxChoices] = {};
-  size_t rank = 0;
-  for (const auto& r : replicas) {
-    if (!r.eligible()) continue;
-    for (uint32_t i = 0; i < d; ++i) {
-      if (ranks[i] == rank) picked[i] = &r;
+  if (count == replicas.size()) {
+    for (uint32_t i = 0; i < d; ++i) picked[i] = &replicas[ranks[i]];  // every one eligible: rank = index
+  } else {
+    size_t rank = 0;
+    for (const auto& r : replicas) {
+      if (!r.eligible()) continue;
+      for (uint32_t i = 0; i < d; ++i) {
+        if (ranks[i] == rank) picked[i] = &r;
+      }
+      ++rank;
     }
-    ++rank;
   }
   for (uint32_t i = 0; i < d; ++i) {
     if (!best || better(*picked[i], *best)) best = picked[i];
