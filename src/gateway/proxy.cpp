@@ -249,15 +249,23 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
       out.output_tokens = meter.output_tokens();
       out.prompt_tokens = meter.prompt_tokens();
       out.cached_tokens = meter.cached_tokens();
-      http::Response res{head.result(), 11};
+      // The client's header lines: the upstream's content type, Retry-After and x-*
+      // headers (those the gateway sets itself win), then the gateway's own.
+      std::string fields;
+      fields.reserve(256);
       for (const auto& f : head) {
-        if (f.name() == bhttp::field::content_type || f.name() == bhttp::field::retry_after ||
-            f.name_string().starts_with("x-") || f.name_string().starts_with("X-")) {
-          res.insert(f.name_string(), f.value());
+        const std::string_view name = f.name_string();
+        if (f.name() != bhttp::field::content_type && f.name() != bhttp::field::retry_after &&
+            !name.starts_with("x-") && !name.starts_with("X-")) {
+          continue;
         }
+        const bool overridden = std::any_of(extra_headers.begin(), extra_headers.end(), [&](const auto& kv) {
+          return http::beast::iequals(kv.first, name);
+        });
+        if (!overridden) fields.append(name).append(": ").append(f.value()).append("\r\n");
       }
-      res.set(bhttp::field::server, "tidal");
-      for (const auto& [k, v] : extra_headers) res.set(k, v);
+      fields.append("Server: tidal\r\n");
+      for (const auto& [k, v] : extra_headers) fields.append(k).append(": ").append(v).append("\r\n");
       bool relayed = false;
       if (client.started()) {
         // The client already has a 200 event stream (it waited at zero): the upstream's
@@ -266,8 +274,7 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
         relayed = co_await client.write_chunk(event);
         if (relayed) relayed = co_await client.finish_stream();
       } else {
-        res.body() = std::move(body);
-        relayed = co_await client.respond(std::move(res));
+        relayed = co_await client.respond(head.result_int(), fields, body);
       }
       if (!relayed) {
         out.result = ProxyResult::kClientGone;

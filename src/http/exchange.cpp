@@ -47,6 +47,27 @@ awaitable<bool> Exchange::respond(Response res) {
   co_return !ec;
 }
 
+awaitable<bool> Exchange::respond(unsigned status, std::string_view fields, std::string_view body) {
+  started_ = true;
+  std::string head;
+  head.reserve(64 + fields.size());
+  head.append(version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  char num[24];
+  head.append(num, std::to_chars(num, num + sizeof(num), status).ptr).append(" ");
+  head.append(bhttp::obsolete_reason(bhttp::int_to_status(status))).append("\r\n").append(fields);
+  head.append("Content-Length: ").append(num, std::to_chars(num, num + sizeof(num), body.size()).ptr).append("\r\n");
+  // As Beast's keep_alive(): HTTP/1.1 says "close" when closing, HTTP/1.0 "keep-alive" when not.
+  if (version_ >= 11 && !keep_alive()) head.append("Connection: close\r\n");
+  if (version_ < 11 && keep_alive()) head.append("Connection: keep-alive\r\n");
+  head.append("\r\n");
+  const std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(body.data(), body.size())};
+  WriteDeadline deadline(stream_, write_timeout_);
+  auto [ec, n] = co_await asio::async_write(stream_, message, use_tuple);
+  finished_ = !ec;
+  if (ec) broken_ = true;
+  co_return !ec;
+}
+
 awaitable<bool> Exchange::start_stream(bhttp::response<bhttp::empty_body> head) {
   started_ = true;
   head.version(version_);

@@ -19,6 +19,9 @@ class Exchange {
       : stream_(stream), version_(version), keep_alive_(keep_alive), write_timeout_(write_timeout) {}
 
   awaitable<bool> respond(Response res);
+  // The same without a Response object (the relay's path): `fields` holds header lines,
+  // each "Name: value\r\n"; Content-Length and Connection are added here.
+  awaitable<bool> respond(unsigned status, std::string_view fields, std::string_view body);
   // Sends the header of a chunked response; `head` carries status and headers.
   awaitable<bool> start_stream(bhttp::response<bhttp::empty_body> head);
   awaitable<bool> write_chunk(std::string_view data);
