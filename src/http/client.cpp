@@ -63,28 +63,34 @@ awaitable<error_code> ResponseReader::read_header(Connection& c, std::chrono::mi
   co_return ec;
 }
 
+// Body bytes go straight into the caller's string (no buffer of the reader's own: an
+// event stream waits for its next token holding only its small piece).
+awaitable<error_code> ResponseReader::read_into(Connection& c, std::string& out, size_t piece,
+                                                std::chrono::milliseconds timeout) {
+  const size_t at = out.size();
+  out.resize(at + piece);
+  parser_.get().body().data = out.data() + at;
+  parser_.get().body().size = piece;
+  c.stream.expires_after(timeout);
+  auto [ec, n] = co_await bhttp::async_read_some(c.stream, c.buffer, parser_, use_tuple);
+  c.stream.expires_never();
+  out.resize(at + piece - parser_.get().body().size);
+  co_return ec == bhttp::error::need_buffer ? error_code{} : ec;
+}
+
 awaitable<error_code> ResponseReader::read_some(Connection& c, std::string& out, std::chrono::milliseconds timeout) {
   out.clear();
-  while (!parser_.is_done()) {
-    parser_.get().body().data = buf_;
-    parser_.get().body().size = sizeof(buf_);
-    c.stream.expires_after(timeout);
-    auto [ec, n] = co_await bhttp::async_read_some(c.stream, c.buffer, parser_, use_tuple);
-    c.stream.expires_never();
-    const size_t got = sizeof(buf_) - parser_.get().body().size;
-    out.append(buf_, got);
-    if (ec && ec != bhttp::error::need_buffer) co_return ec;
-    if (!out.empty()) break;
+  while (!parser_.is_done() && out.empty()) {
+    auto ec = co_await read_into(c, out, kStreamPiece, timeout);
+    if (ec) co_return ec;
   }
   co_return error_code{};
 }
 
 awaitable<error_code> ResponseReader::read_all(Connection& c, std::string& out, std::chrono::milliseconds timeout) {
-  std::string piece;
   while (!parser_.is_done()) {
-    auto ec = co_await read_some(c, piece, timeout);
+    auto ec = co_await read_into(c, out, kBodyPiece, timeout);
     if (ec) co_return ec;
-    out.append(piece);
   }
   co_return error_code{};
 }

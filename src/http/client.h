@@ -71,10 +71,12 @@ class ResponseReader {
   [[nodiscard]] bool keep_alive() const { return parser_.get().keep_alive(); }
 
  private:
+  // Appends up to `piece` body bytes to `out`.
+  awaitable<error_code> read_into(Connection& c, std::string& out, size_t piece, std::chrono::milliseconds timeout);
+  // Per stream, held while it waits: SSE events are a few hundred bytes; a body read
+  // whole takes larger pieces.
+  static constexpr size_t kStreamPiece = 1024, kBodyPiece = 4096;
   bhttp::response_parser<bhttp::buffer_body> parser_;
-  // One per in-flight upstream response: small, since it is per stream (SSE chunks are
-  // a few hundred bytes; larger bodies are read in several pieces).
-  char buf_[4096];
 };
 
 // Resolves a URL to one endpoint (blocking; call at configuration time).

@@ -220,6 +220,9 @@ awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> w
       ~Active() { --s.requests_active; }
     } active{stats_};
     bool failed = false;
+    // Nothing buffered: give the read buffer back while the handler runs (an event
+    // stream may run for minutes; the next request gets a fresh one).
+    if (buf.size() == 0) buf.shrink_to_fit();
     ++watch->generation;
     if (opts_.watch_disconnect && buf.size() == 0) arm_watch(stream.socket(), watch);
     try {
