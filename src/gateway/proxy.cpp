@@ -72,13 +72,13 @@ UpstreamRequest make_upstream_request(http::Request& client, bool strip_authoriz
     // llama-server keeps generating for requests that carry a conversation id after the
     // client leaves; the gateway relies on disconnects to free slots.
     if (http::beast::iequals(f.name_string(), "x-conversation-id")) continue;
-    h.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
+    http::append_field(h, f.name_string(), f.value());
   }
-  if (!authorization.empty()) h.append("Authorization: ").append(authorization).append("\r\n");
+  if (!authorization.empty()) http::append_field(h, "Authorization", authorization);
   up.body = std::move(client.body());
   const auto verb = client.method();
   if (!up.body.empty() || verb == bhttp::verb::post || verb == bhttp::verb::put || verb == bhttp::verb::patch) {
-    h.append("Content-Length: ").append(std::to_string(up.body.size())).append("\r\n");
+    http::append_field(h, "Content-Length", std::to_string(up.body.size()));
   }
   return up;
 }
@@ -262,10 +262,10 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
         const bool overridden = std::any_of(extra_headers.begin(), extra_headers.end(), [&](const auto& kv) {
           return http::beast::iequals(kv.first, name);
         });
-        if (!overridden) fields.append(name).append(": ").append(f.value()).append("\r\n");
+        if (!overridden) http::append_field(fields, name, f.value());
       }
-      fields.append("Server: tidal\r\n");
-      for (const auto& [k, v] : extra_headers) fields.append(k).append(": ").append(v).append("\r\n");
+      http::append_field(fields, "Server", "tidal");
+      for (const auto& [k, v] : extra_headers) http::append_field(fields, k, v);
       bool relayed = false;
       if (client.started()) {
         // The client already has a 200 event stream (it waited at zero): the upstream's

@@ -17,21 +17,39 @@ struct WriteDeadline {
   ~WriteDeadline() { stream.expires_never(); }
 };
 
+// "HTTP/1.1 200 OK\r\n".
+void append_status_line(std::string& out, unsigned version, unsigned status, std::string_view reason) {
+  out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  char code[8];
+  out.append(code, std::to_chars(code, code + sizeof(code), status).ptr).append(" ").append(reason).append("\r\n");
+}
+
 // The status line and header fields of a response, as sent (one contiguous buffer: a
 // single write with the body, no per-field buffer sequence).
 std::string serialize_head(const bhttp::response_header<>& h) {
   std::string out;
   out.reserve(256);
-  out.append(h.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  char code[8];
-  const auto end = std::to_chars(code, code + sizeof(code), h.result_int()).ptr;
-  out.append(code, end).append(" ").append(h.reason()).append("\r\n");
-  for (const auto& f : h) out.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
+  append_status_line(out, h.version(), h.result_int(), h.reason());
+  for (const auto& f : h) append_field(out, f.name_string(), f.value());
   out.append("\r\n");
   return out;
 }
 
 }  // namespace
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+awaitable<bool> Exchange::send(std::string_view head, std::string_view body) {
+  const std::array<asio::const_buffer, 2> message{asio::buffer(head.data(), head.size()),
+                                                  asio::buffer(body.data(), body.size())};
+  WriteDeadline deadline(stream_, write_timeout_);
+  auto [ec, n] = co_await asio::async_write(stream_, message, use_tuple);
+  finished_ = !ec;
+  if (ec) broken_ = true;
+  co_return !ec;
+}
 
 awaitable<bool> Exchange::respond(Response res) {
   started_ = true;
@@ -39,33 +57,21 @@ awaitable<bool> Exchange::respond(Response res) {
   res.keep_alive(keep_alive());
   res.prepare_payload();
   const std::string head = serialize_head(res.base());
-  const std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(res.body())};
-  WriteDeadline deadline(stream_, write_timeout_);
-  auto [ec, n] = co_await asio::async_write(stream_, message, use_tuple);
-  finished_ = !ec;
-  if (ec) broken_ = true;
-  co_return !ec;
+  co_return co_await send(head, res.body());
 }
 
 awaitable<bool> Exchange::respond(unsigned status, std::string_view fields, std::string_view body) {
   started_ = true;
   std::string head;
   head.reserve(64 + fields.size());
-  head.append(version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  char num[24];
-  head.append(num, std::to_chars(num, num + sizeof(num), status).ptr).append(" ");
-  head.append(bhttp::obsolete_reason(bhttp::int_to_status(status))).append("\r\n").append(fields);
-  head.append("Content-Length: ").append(num, std::to_chars(num, num + sizeof(num), body.size()).ptr).append("\r\n");
+  append_status_line(head, version_, status, bhttp::obsolete_reason(bhttp::int_to_status(status)));
+  head.append(fields);
+  append_field(head, "Content-Length", std::to_string(body.size()));
   // As Beast's keep_alive(): HTTP/1.1 says "close" when closing, HTTP/1.0 "keep-alive" when not.
-  if (version_ >= 11 && !keep_alive()) head.append("Connection: close\r\n");
-  if (version_ < 11 && keep_alive()) head.append("Connection: keep-alive\r\n");
+  if (version_ >= 11 && !keep_alive()) append_field(head, "Connection", "close");
+  if (version_ < 11 && keep_alive()) append_field(head, "Connection", "keep-alive");
   head.append("\r\n");
-  const std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(body.data(), body.size())};
-  WriteDeadline deadline(stream_, write_timeout_);
-  auto [ec, n] = co_await asio::async_write(stream_, message, use_tuple);
-  finished_ = !ec;
-  if (ec) broken_ = true;
-  co_return !ec;
+  co_return co_await send(head, body);
 }
 
 awaitable<bool> Exchange::start_stream(bhttp::response<bhttp::empty_body> head) {

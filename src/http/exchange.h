@@ -4,11 +4,15 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 #include <string_view>
 
 #include "http/types.h"
 
 namespace tidal::http {
+
+// Appends the header line "name: value\r\n".
+void append_field(std::string& out, std::string_view name, std::string_view value);
 
 class Exchange {
  public:
@@ -38,6 +42,9 @@ class Exchange {
   [[nodiscard]] unsigned version() const { return version_; }
 
  private:
+  // Writes a serialized head and a body in one write.
+  awaitable<bool> send(std::string_view head, std::string_view body);
+
   beast::tcp_stream& stream_;
   unsigned version_;
   bool keep_alive_;

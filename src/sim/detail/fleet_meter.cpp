@@ -41,8 +41,7 @@ void FleetMeter::check_scale_latency(const LiveReplicas& rs, double now_s) {
 }
 
 void FleetMeter::sample(const LiveReplicas& rs, const Replicas& all, double now_s, double arrivals_rps,
-                        double queue_depth, double ttft_p95_ms,
-                        SimResult& out) {
+                        double queue_depth, double ttft_p95_ms, SimResult& out) {
   SeriesPoint p;
   p.t_s = now_s;
   p.arrivals_rps = arrivals_rps;
