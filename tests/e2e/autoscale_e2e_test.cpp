@@ -17,10 +17,10 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-std::string write_config(uint16_t port) {
-  const std::string path = ::testing::TempDir() + "/autoscale_" + std::to_string(port) + ".yaml";
+std::string write_config() {
+  const std::string path = ::testing::TempDir() + "/" + unique("autoscale") + ".yaml";
   std::ofstream out(path);
-  out << "gateway: {port: " << port << "}\n"
+  out << "gateway: {port: 0}\n"
       << R"(health: {interval_ms: 100}
 scrape: {interval_ms: 200}
 pools:
@@ -81,12 +81,12 @@ std::vector<pid_t> children_of(pid_t parent) {
 bool alive(pid_t pid) { return ::kill(pid, 0) == 0 && std::filesystem::exists("/proc/" + std::to_string(pid)); }
 
 TEST(ServeAutoscaleE2E, GrowsUnderLoadScrapesEnginesShrinksAfterReplacesAKilledReplicaAndLeavesNoProcess) {
-  const uint16_t port = free_port();
-  Process serve({"serve", "-c", write_config(port)});
+  Process serve({"serve", "-c", write_config()});
+  const uint16_t port = gateway_port(serve);
   ASSERT_TRUE(wait_until([&] { return fleet(port).ready == 1; }, 30s)) << serve.log();
 
   // Load: 16 concurrent streams against a target of 4 per replica.
-  const std::string report = ::testing::TempDir() + "/autoscale_bench_" + std::to_string(port) + ".json";
+  const std::string report = ::testing::TempDir() + "/" + unique("autoscale_bench") + ".json";
   Process bench({"bench", "--url", url(port), "--concurrency", "16", "--duration", "8", "--stream", "--output-tokens",
                  "64", "--json", report});
   EXPECT_TRUE(wait_until([&] { return fleet(port).ready >= 3; }, 20s)) << serve.log();
@@ -140,11 +140,10 @@ TEST(ServeAutoscaleE2E, GrowsUnderLoadScrapesEnginesShrinksAfterReplacesAKilledR
 }
 
 TEST(ServeAutoscaleE2E, ScalesToZeroWhenIdleAndBackOnTheNextRequestWithNo5xxAndKeepsWaitingStreamsAlive) {
-  const uint16_t port = free_port();
-  const std::string path = ::testing::TempDir() + "/zero_" + std::to_string(port) + ".yaml";
+  const std::string path = ::testing::TempDir() + "/" + unique("zero") + ".yaml";
   {
     std::ofstream out(path);
-    out << "gateway: {port: " << port << ", stream_keepalive_s: 0.2}\n"
+    out << "gateway: {port: 0, stream_keepalive_s: 0.2}\n"
         << R"(health: {interval_ms: 50}
 pools:
 - name: default
@@ -165,6 +164,7 @@ pools:
 )";
   }
   Process serve({"serve", "-c", path});
+  const uint16_t port = gateway_port(serve);
   // Idle from the start: it goes to zero, and the engine process with it.
   ASSERT_TRUE(wait_until([&] { auto f = fleet(port); return f.ready == 0 && f.starting == 0 && f.draining == 0; }, 30s))
       << serve.log();
@@ -197,11 +197,10 @@ pools:
 // and reports a scale-up under load, and changes nothing.
 TEST(ServeAutoscaleE2E, DryRunReportsDecisionsAndChangesNothing) {
   Engine engine = start_engine({"--preset", "cpu-tiny"});
-  const uint16_t port = free_port();
-  const std::string path = ::testing::TempDir() + "/dry_" + std::to_string(port) + ".yaml";
+  const std::string path = ::testing::TempDir() + "/" + unique("dry") + ".yaml";
   {
     std::ofstream out(path);
-    out << "gateway: {port: " << port << "}\nhealth: {interval_ms: 100}\npools:\n- name: default\n"
+    out << "gateway: {port: 0}\nhealth: {interval_ms: 100}\npools:\n- name: default\n"
         << "  replicas: [" << url(engine.port) << "]\n"
         << R"(  scaling:
     actuator: dry-run
@@ -213,6 +212,7 @@ TEST(ServeAutoscaleE2E, DryRunReportsDecisionsAndChangesNothing) {
 )";
   }
   Process serve({"serve", "-c", path});
+  const uint16_t port = gateway_port(serve);
   ASSERT_TRUE(wait_until([&] { return fleet(port).ready == 1; }, 30s)) << serve.log();
   Process bench({"bench", "--url", url(port), "--concurrency", "8", "--duration", "3", "--no-progress"});
   int wanted = 0;
@@ -239,11 +239,11 @@ TEST(ServeAutoscaleE2E, DryRunReportsDecisionsAndChangesNothing) {
 // Without it the embedded default runs the recommended HPA policy.
 TEST(ServeAutoscaleE2E, EmbeddedDefaultAutoscalesAndFixedKeepsTheSize) {
   for (const bool fixed : {false, true}) {
-    const uint16_t port = free_port();
-    std::vector<std::string> args{"serve", "--port", std::to_string(port), "--replicas", "2",
+    std::vector<std::string> args{"serve", "--port", "0", "--replicas", "2",
                                   "--engine-arg=--preset=cpu-tiny"};
     if (fixed) args.push_back("--fixed");
     Process serve(args, {"TIDAL_HEALTH__INTERVAL_MS=100"});
+    const uint16_t port = gateway_port(serve);
     ASSERT_TRUE(wait_until([&] { return fleet(port).ready == 2; }, 30s)) << serve.log();
     const json::value doc = json::parse(call(port, "GET", "/admin/scaling").body);
     const auto& pool = doc.at("pools").at(0);
@@ -258,9 +258,7 @@ TEST(ServeAutoscaleE2E, EmbeddedDefaultAutoscalesAndFixedKeepsTheSize) {
 // A stream that waited at zero has its 200 already: when the wait times out, the error
 // arrives as an SSE event with the OpenAI error body, and the stream ends.
 TEST(ServeAutoscaleE2E, AStreamThatTimesOutAtZeroGetsTheErrorAsAnEvent) {
-  const uint16_t port = free_port();
-  const std::string path = write_temp("zero_timeout_" + std::to_string(port) + ".yaml",
-                                      "gateway: {port: " + std::to_string(port) + R"(, stream_keepalive_s: 0.2}
+  const std::string path = write_temp(unique("zero_timeout") + ".yaml", R"(gateway: {port: 0, stream_keepalive_s: 0.2}
 pools:
 - name: default
   queue_timeout_s: 1
@@ -275,6 +273,7 @@ pools:
       external: {metric: {name: concurrency}, target: {type: AverageValue, averageValue: 4}}
 )");
   Process serve({"serve", "-c", path});
+  const uint16_t port = gateway_port(serve);
   ASSERT_TRUE(wait_until([&] { return call(port, "GET", "/healthz", {}, 500ms).ok; }, 20s)) << serve.log();
   auto s = call(port, "POST", "/v1/chat/completions", chat_body("too early", 4, true), 30000ms);
   EXPECT_EQ(s.status, 200u) << s.body;

@@ -220,9 +220,9 @@ TEST(GatewayE2E, SigtermWithStreamsInFlightExitsCleanly) {
 }
 
 TEST(GatewayE2E, ColdStartingReplicaIsAdmittedOnceHealthy) {
-  const uint16_t port = free_port();
-  Process engine({"engine", "--port", std::to_string(port), "--preset", "cpu-tiny", "--flavor", "llamacpp",
+  Process engine({"engine", "--port", "0", "--preset", "cpu-tiny", "--flavor", "llamacpp",
                   "--startup-delay-s", "1.5"});
+  const uint16_t port = logged_port(engine, "cold start");  // llama.cpp listens while loading
   ASSERT_TRUE(wait_until([&] { return call(port, "GET", "/health", {}, 500ms).ok; }, 10s));
   auto loading = call(port, "GET", "/health");
   EXPECT_EQ(loading.status, 503u);
@@ -260,9 +260,9 @@ TEST(GatewayE2E, ModelsAreMergedAcrossReplicas) {
 }
 
 TEST(ServeE2E, StartsLocalReplicasAndStopsThemOnSigterm) {
-  const uint16_t port = free_port();
-  Process serve({"serve", "--port", std::to_string(port), "--replicas", "2", "--engine-arg=--preset=cpu-tiny"},
+  Process serve({"serve", "--port", "0", "--replicas", "2", "--engine-arg=--preset=cpu-tiny"},
                 {"TIDAL_HEALTH__INTERVAL_MS=100"});
+  const uint16_t port = gateway_port(serve);
   ASSERT_TRUE(wait_until([&] { return call(port, "GET", "/healthz", {}, 500ms).body.find("\"ready_replicas\":2") != std::string::npos; },
                          30s)) << serve.log();
   EXPECT_EQ(call(port, "POST", "/v1/chat/completions", chat_body("hi", 3)).status, 200u);

@@ -252,8 +252,8 @@ std::string kubeconfig_for(uint16_t api_port, const std::string& token) {
 }
 
 // `tidal serve` scaling the fake's Deployment with the hpa policy on concurrency (4 per replica).
-std::string serve_config(uint16_t port, const std::string& kubeconfig) {
-  return write_temp("kube_" + std::to_string(port) + ".yaml", "gateway: {port: " + std::to_string(port) + R"(}
+std::string serve_config(const std::string& kubeconfig) {
+  return write_temp(unique("kube") + ".yaml", R"(gateway: {port: 0}
 health: {interval_ms: 100}
 pools:
 - name: default
@@ -277,16 +277,16 @@ pools:
 
 TEST(ServeKubernetesE2E, ScalesADeploymentThroughTheApiAndRemovesTheDrainedPod) {
   FakeKubeApi api;
-  const uint16_t port = free_port();
-  const std::string config = serve_config(port, kubeconfig_for(api.port(), FakeKubeApi::kToken));
+  const std::string config = serve_config(kubeconfig_for(api.port(), FakeKubeApi::kToken));
   Process serve({"serve", "-c", config});
+  const uint16_t port = gateway_port(serve);
   auto ready = [&] {
     const json::value d = admin_scaling(port);
     return d.is_object() ? static_cast<int>(d.at("pools").at(0).at("fleet").at("ready").as_int64()) : -1;
   };
   ASSERT_TRUE(wait_until([&] { return ready() == 1; }, 30s)) << serve.log();
 
-  const std::string report = ::testing::TempDir() + "/kube_bench_" + std::to_string(port) + ".json";
+  const std::string report = ::testing::TempDir() + "/" + unique("kube_bench") + ".json";
   Process bench({"bench", "--url", url(port), "--concurrency", "12", "--duration", "6", "--stream", "--output-tokens",
                  "64", "--json", report});
   EXPECT_TRUE(wait_until([&] { return api.replicas() >= 2 && ready() >= 2; }, 30s)) << serve.log();
@@ -316,8 +316,7 @@ TEST(ServeKubernetesE2E, ScalesADeploymentThroughTheApiAndRemovesTheDrainedPod) 
 
 TEST(ServeKubernetesE2E, AnUnreachableOrRefusingApiServerIsAClearStartupError) {
   FakeKubeApi api;
-  const uint16_t port = free_port();
-  const std::string config = serve_config(port, kubeconfig_for(api.port(), "wrong"));  // the API answers 401
+  const std::string config = serve_config(kubeconfig_for(api.port(), "wrong"));  // the API answers 401
   Process serve({"serve", "-c", config});
   EXPECT_EQ(serve.wait(20s), 1) << serve.log();
   EXPECT_NE(serve.log().find("HTTP 401"), std::string::npos) << serve.log();

@@ -18,16 +18,12 @@ namespace json = boost::json;
 
 TEST(ServePrometheusE2E, ScalesOnAPromqlQueryOverAMetricPrometheusScrapedFromTheGateway) {
   if (!std::filesystem::exists("/usr/bin/prometheus")) GTEST_FAIL() << "prometheus is not installed (scripts/setup installs it)";
-  const uint16_t port = free_port(), prom_port = free_port();
-  const std::string dir = ::testing::TempDir() + "/prom_" + std::to_string(prom_port);
+  // Prometheus cannot report a port it picked, and tidal's config must name it: the one
+  // port chosen ahead. tidal binds port 0 and Prometheus is told the port it logged.
+  const uint16_t prom_port = free_port();
+  const std::string dir = ::testing::TempDir() + "/" + unique("prom");
   std::filesystem::create_directories(dir + "/data");
-  {
-    std::ofstream out(dir + "/prometheus.yml");
-    out << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-        << "scrape_configs:\n- job_name: tidal\n  static_configs:\n  - targets: ['127.0.0.1:" << port << "']\n";
-  }
-  const std::string config = write_temp("prom_" + std::to_string(prom_port) + "_tidal.yaml",
-                                        "gateway: {port: " + std::to_string(port) + R"(}
+  const std::string config = write_temp(unique("prom_tidal") + ".yaml", R"(gateway: {port: 0}
 health: {interval_ms: 100}
 pools:
 - name: default
@@ -46,6 +42,12 @@ pools:
     behavior: {scaleDown: {stabilizationWindowSeconds: 600}}
 )");
   Process serve({"serve", "-c", config});
+  const uint16_t port = gateway_port(serve);
+  {
+    std::ofstream out(dir + "/prometheus.yml");
+    out << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        << "scrape_configs:\n- job_name: tidal\n  static_configs:\n  - targets: ['127.0.0.1:" << port << "']\n";
+  }
   auto scaling = [&] { return admin_scaling(port); };
   ASSERT_TRUE(wait_until([&] {
     auto d = scaling();
@@ -78,8 +80,7 @@ pools:
 // llama.cpp's /slots reaches the controller: a llama.cpp-flavoured engine under load
 // reports busy slots, shown per replica at /admin/scaling and usable as `slot_usage`.
 TEST(ServeSlotsE2E, LlamaCppSlotOccupancyReachesTheController) {
-  const uint16_t port = free_port();
-  const std::string config = write_temp("slots_" + std::to_string(port) + ".yaml", "gateway: {port: " + std::to_string(port) + R"(}
+  const std::string config = write_temp(unique("slots") + ".yaml", R"(gateway: {port: 0}
 health: {interval_ms: 100}
 scrape: {interval_ms: 100}
 pools:
@@ -93,6 +94,7 @@ pools:
     metrics: [{type: Pods, pods: {metric: {name: slot_usage}, target: {type: AverageValue, averageValue: 0.5}}}]
 )");
   Process serve({"serve", "-c", config});
+  const uint16_t port = gateway_port(serve);
   ASSERT_TRUE(wait_until([&] { return call(port, "GET", "/healthz", {}, 500ms).status == 200; }, 30s)) << serve.log();
   Process bench({"bench", "--url", url(port), "--concurrency", "3", "--duration", "4", "--stream", "--output-tokens", "64"});
   double usage = -1;

@@ -86,10 +86,9 @@ TEST(ScalingTwinE2E, ServeAndSimulateScaleAlikeOnTheSameSpike) {
   const std::string dir = ::testing::TempDir() + "/twin_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
   const std::string trace = write_spike_trace(dir + "/spike.csv");
-  const uint16_t port = free_port();
   {
     std::ofstream serve_cfg(dir + "/serve.yaml");
-    serve_cfg << "gateway: {port: " << port << "}\nhealth: {interval_ms: 50}\npools:\n- name: default\n"
+    serve_cfg << "gateway: {port: 0}\nhealth: {interval_ms: 50}\npools:\n- name: default\n"
               << "  local: {count: 1, args: [--preset=llama3-8b-h100, --time-scale=" << kScale
               << ", --startup-delay-s=" << kColdStartS << "], ready_timeout_s: 30}\n"
               << scaling_yaml(kScale);
@@ -106,6 +105,7 @@ TEST(ScalingTwinE2E, ServeAndSimulateScaleAlikeOnTheSameSpike) {
 
   // The real thing.
   Process serve({"serve", "-c", dir + "/serve.yaml"});
+  const uint16_t port = gateway_port(serve);
   double t0 = -1;  // controller clock (real s) when the load starts
   ASSERT_TRUE(wait_until([&] {
     auto r = call(port, "GET", "/admin/scaling", {}, 500ms);

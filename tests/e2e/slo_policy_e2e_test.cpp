@@ -18,9 +18,8 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 
 TEST(ServeSloPolicyE2E, FitsTheEnginesStepModelFromTrafficAndReportsIt) {
-  const uint16_t port = free_port();
   // Engines are cpu-tiny; the prior is an H100 preset, orders of magnitude off.
-  const std::string path = write_temp("slo_" + std::to_string(port) + ".yaml", "gateway: {port: " + std::to_string(port) + R"(}
+  const std::string path = write_temp(unique("slo") + ".yaml", R"(gateway: {port: 0}
 health: {interval_ms: 100}
 pools:
 - name: default
@@ -33,6 +32,7 @@ pools:
     slo: {ttft_p95_ms: 5000, tpot_ms: 500, prior: llama3-8b-h100}
 )");
   Process serve({"serve", "-c", path});
+  const uint16_t port = gateway_port(serve);
   ASSERT_TRUE(wait_until([&] {
     auto d = admin_scaling(port);
     return d.is_object() && d.at("pools").at(0).at("fleet").at("ready").as_int64() >= 1;
@@ -65,10 +65,8 @@ pools:
 
 // predictive.history_file: the forecast is saved on exit and restored on the next start.
 TEST(ServePredictiveE2E, TheForecastOutlivesARestart) {
-  const uint16_t port = free_port();
-  const std::string history = ::testing::TempDir() + "/history_" + std::to_string(port) + ".sqlite";
-  const std::string path = write_temp("predictive_" + std::to_string(port) + ".yaml",
-                                      "gateway: {port: " + std::to_string(port) + R"(}
+  const std::string history = ::testing::TempDir() + "/" + unique("history") + ".sqlite";
+  const std::string path = write_temp(unique("predictive") + ".yaml", R"(gateway: {port: 0}
 health: {interval_ms: 100}
 pools:
 - name: default
@@ -81,6 +79,7 @@ pools:
     predictive: {rps_per_replica: 100, bucket_s: 1, lead_s: 1, history_file: )" + history + "}\n");
   for (int run = 0; run < 2; ++run) {
     Process serve({"serve", "-c", path});
+    const uint16_t port = gateway_port(serve);
     ASSERT_TRUE(wait_until([&] { return call(port, "GET", "/healthz", {}, 500ms).status == 200; }, 30s)) << serve.log();
     ASSERT_EQ(call(port, "POST", "/v1/chat/completions", chat_body("hi", 2)).status, 200u);
     // The predictive policy has voted (its reason names the forecast).

@@ -163,6 +163,10 @@ uint16_t logged_port(const Process& p, std::string_view marker) {
   return port;
 }
 
+uint16_t gateway_port(const Process& p) { return logged_port(p, "listening host="); }
+
+std::string unique(const std::string& stem) { return stem + "_" + std::to_string(::getpid()); }
+
 Engine start_engine(std::vector<std::string> extra) {
   Engine e;
   // Port 0: the kernel picks a free port and the engine logs it (no race with other tests).

@@ -43,6 +43,10 @@ uint16_t free_port();
 // The port a process started with --port 0 bound, from its log line "<marker>... port=N"
 // (0 if none appears within 20 s).
 uint16_t logged_port(const Process& p, std::string_view marker);
+// The port a `tidal gateway|serve` started with port 0 listens on (0 if it never logs it).
+uint16_t gateway_port(const Process& p);
+// A name unique to this test process (ctest runs each test in its own process), for files.
+std::string unique(const std::string& stem);
 
 struct Reply {
   bool ok = false;            // a response arrived

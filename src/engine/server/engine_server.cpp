@@ -75,8 +75,9 @@ class EngineServer::Impl {
     if (delay_s <= 0) {
       become_ready();
     } else {
-      logger("engine")->info("cold start delay_s={:.3f} flavor={}", delay_s,
-                             opts_.flavor == Flavor::kVllm ? "vllm" : "llamacpp");
+      // port=0: not listening yet (vLLM opens its port once loaded; llama.cpp while loading).
+      logger("engine")->info("cold start delay_s={:.3f} flavor={} port={}", delay_s,
+                             opts_.flavor == Flavor::kVllm ? "vllm" : "llamacpp", port());
       http::asio::co_spawn(loop, ready_after(delay_s), http::asio::detached);
     }
     server_.start();
