@@ -16,7 +16,9 @@ class Rng {
   // Uniform integer in [0, n); REQUIRES: n > 0.
   uint64_t below(uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(gen_); }
   double uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(gen_); }
-  double normal() { return std::normal_distribution<double>(0.0, 1.0)(gen_); }
+  // Standard normal. The distribution is kept: Marsaglia's method makes two values at a
+  // time, and a fresh distribution per call would throw the second one away.
+  double normal() { return normal_(gen_); }
   double exponential(double mean) { return std::exponential_distribution<double>(1.0 / mean)(gen_); }
   // Gamma with the given mean and coefficient of variation (CV = 1 is exponential).
   double gamma_mean_cv(double mean, double cv) {
@@ -33,6 +35,7 @@ class Rng {
 
  private:
   std::mt19937_64 gen_;
+  std::normal_distribution<double> normal_{0.0, 1.0};
 };
 
 }  // namespace tidal
