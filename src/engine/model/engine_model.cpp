@@ -32,7 +32,9 @@ void EngineModel::submit(SeqRequest req) {
   const SeqId id = req.id;
   auto [it, inserted] = seqs_.emplace(id, Seq{std::move(req)});
   TIDAL_CHECK(inserted);
-  it->second.blocks.reserve(blocks_for(it->second.req.prompt_tokens + it->second.req.max_tokens));
+  Seq& s = it->second;
+  s.blocks = KvBlocks(kv_.prefix_caching() && !s.req.prefix_hashes.empty());
+  s.blocks.reserve(blocks_for(s.req.prompt_tokens + s.req.max_tokens));
   waiting_.push_back(id);
 }
 
@@ -59,7 +61,6 @@ void EngineModel::preempt(Seq& s) {
   // Recompute-style preemption: blocks go back (content stays hashed, so the
   // recompute may hit the prefix cache), and the sequence re-enters the queue first.
   kv_.release(s.blocks);
-  s.blocks.clear();
   s.computed = 0;
   ++counters_.preemptions;
   waiting_.push_front(s.req.id);
@@ -67,7 +68,8 @@ void EngineModel::preempt(Seq& s) {
 
 void EngineModel::publish_prompt_blocks(Seq& s) {
   const auto full = std::min<size_t>(s.computed / kKvBlockTokens, s.req.prefix_hashes.size());
-  for (size_t j = 0; j < full && j < s.blocks.size(); ++j) kv_.publish(s.blocks[j], s.req.prefix_hashes[j]);
+  const auto ids = s.blocks.ids();
+  for (size_t j = 0; j < full && j < ids.size(); ++j) kv_.publish(ids[j], s.req.prefix_hashes[j]);
 }
 
 Step EngineModel::step() {
@@ -124,7 +126,6 @@ void EngineModel::step(Step& out) {
     if (!ensure_blocks(s, s.computed + n)) {
       // Not enough room: hand back the prefix blocks and wait for the next step.
       kv_.release(s.blocks);
-      s.blocks.clear();
       s.computed = 0;
       break;
     }

@@ -123,7 +123,7 @@ class EngineModel {
     uint32_t generated = 0;   // output tokens emitted
     uint32_t cached_tokens = 0;
     bool admitted_before = false;
-    std::vector<BlockId> blocks;
+    KvBlocks blocks;
     [[nodiscard]] uint32_t length() const { return req.prompt_tokens + generated; }
   };
   struct Scheduled {

@@ -17,6 +17,28 @@ namespace tidal::engine {
 using BlockId = uint32_t;
 using BlockHash = uint64_t;
 
+// The blocks one sequence holds. Their ids when its content can be published (a prompt
+// with prefix hashes, prefix caching on); otherwise only their number: nothing ever looks
+// such a block up again, so it needs no id and allocating or releasing n of them is O(1).
+class KvBlocks {
+ public:
+  KvBlocks() = default;
+  explicit KvBlocks(bool named) : named_(named) {}
+  [[nodiscard]] bool named() const { return named_; }
+  [[nodiscard]] uint32_t size() const { return named_ ? static_cast<uint32_t>(ids_.size()) : count_; }
+  [[nodiscard]] bool empty() const { return size() == 0; }
+  [[nodiscard]] std::span<const BlockId> ids() const { return ids_; }  // empty unless named
+  void reserve(uint32_t n) {
+    if (named_) ids_.reserve(n);
+  }
+
+ private:
+  friend class KvCache;
+  bool named_ = true;
+  uint32_t count_ = 0;
+  std::vector<BlockId> ids_;
+};
+
 class KvCache {
  public:
   KvCache(uint32_t num_blocks, bool prefix_caching);
@@ -35,6 +57,13 @@ class KvCache {
   void publish(BlockId id, BlockHash hash);
   // Unpins blocks; the last ones in `blocks` are evicted first.
   void release(std::span<const BlockId> blocks);
+  // The same for a sequence's KvBlocks (release empties it). Anonymous blocks are taken
+  // in the same order as named ones (empty first, cached content last, LRU-first), so
+  // which content survives does not depend on which sequences hold ids.
+  uint32_t acquire_prefix(std::span<const BlockHash> hashes, uint32_t max_blocks, KvBlocks& out);
+  bool allocate(uint32_t n, KvBlocks& out);
+  void release(KvBlocks& blocks);
+  [[nodiscard]] bool prefix_caching() const { return prefix_caching_; }
 
   [[nodiscard]] uint32_t free_blocks() const { return free_count(); }
   [[nodiscard]] uint32_t total_blocks() const { return total_; }
@@ -50,9 +79,14 @@ class KvCache {
     uint32_t prev = kNone, next = kNone;  // LRU-list links of a free hashed block (head evicted first)
   };
   [[nodiscard]] uint32_t fresh() const { return static_cast<uint32_t>(blocks_.size()); }  // next never used id
-  [[nodiscard]] uint32_t free_count() const {
-    return static_cast<uint32_t>(empty_.size()) + (total_ - fresh()) + lru_count_;
-  }
+  // Blocks held anonymously that have no id (the rest of them hold a loaned id).
+  [[nodiscard]] uint32_t idless() const { return anon_held_ - static_cast<uint32_t>(loaned_.size()); }
+  // Blocks never used and not held anonymously.
+  [[nodiscard]] uint32_t unused() const { return total_ - fresh() - idless(); }
+  [[nodiscard]] uint32_t free_count() const { return static_cast<uint32_t>(empty_.size()) + unused() + lru_count_; }
+  void allocate_anonymous(uint32_t n);
+  void release_anonymous(uint32_t n);
+  BlockId evict_lru();
   void unlink(BlockId id);
   void push_back(BlockId id);
 
@@ -63,6 +97,8 @@ class KvCache {
   std::vector<BlockId> empty_;  // released blocks without content; back() is taken first
   uint32_t head_ = kNone, tail_ = kNone;  // free blocks with content, LRU order
   uint32_t lru_count_ = 0;
+  uint32_t anon_held_ = 0;        // blocks held by sequences without ids
+  std::vector<BlockId> loaned_;    // ids of blocks anonymous sequences took from the free ones
   bool prefix_caching_;
 };
 
