@@ -19,31 +19,39 @@ std::optional<uint32_t> number_at(std::string_view buf, size_t at) {
   return static_cast<uint32_t>(v);
 }
 
-// Occurrences of `pat` that end after `from` and start before `until`.
-uint32_t count(std::string_view buf, std::string_view pat, size_t from, size_t until) {
-  uint32_t n = 0;
-  for (size_t p = buf.find(pat); p != std::string_view::npos && p < until; p = buf.find(pat, p + 1)) {
-    n += p + pat.size() > from ? 1 : 0;
-  }
-  return n;
-}
-
 }  // namespace
 
+// One pass that stops only at '\n' and '"', the first byte of every pattern (six
+// std::string_view::find passes, each comparing at every quote, cost ~3 % of a proxied
+// request). Counted patterns must start before `until` and end after `from`; the usage
+// numbers are taken wherever they are (reading one twice is harmless).
 void UsageMeter::scan(std::string_view buf, size_t from, size_t until) {
-  events_ += count(buf, "\ndata:", from, until);
-  done_ += count(buf, "\ndata: [DONE]", from, until);
-  usage_only_ += count(buf, "\"choices\":[]", from, until);
-  constexpr std::string_view kCompletion = "\"completion_tokens\":", kPrompt = "\"prompt_tokens\":";
-  for (size_t p = buf.find(kCompletion); p != std::string_view::npos; p = buf.find(kCompletion, p + 1)) {
-    if (auto v = number_at(buf, p + kCompletion.size())) completion_ = v;
-  }
-  for (size_t p = buf.find(kPrompt); p != std::string_view::npos; p = buf.find(kPrompt, p + 1)) {
-    if (auto v = number_at(buf, p + kPrompt.size())) prompt_ = v;
-  }
-  constexpr std::string_view kCached = "\"cached_tokens\":";
-  for (size_t p = buf.find(kCached); p != std::string_view::npos; p = buf.find(kCached, p + 1)) {
-    if (auto v = number_at(buf, p + kCached.size())) cached_ = v;
+  constexpr std::string_view kData = "\ndata:", kDone = "\ndata: [DONE]", kUsageOnly = "\"choices\":[]";
+  constexpr std::string_view kCompletion = "\"completion_tokens\":", kPrompt = "\"prompt_tokens\":",
+                             kCached = "\"cached_tokens\":";
+  const char* const d = buf.data();
+  const size_t n = buf.size();
+  auto at = [&](size_t p, std::string_view pat) {
+    return n - p >= pat.size() && std::memcmp(d + p, pat.data(), pat.size()) == 0;
+  };
+  auto counts = [&](size_t p, std::string_view pat) { return p < until && p + pat.size() > from && at(p, pat); };
+  auto number = [&](size_t p, std::string_view pat, std::optional<uint32_t>& into) {
+    if (!at(p, pat)) return;
+    if (auto v = number_at(buf, p + pat.size())) into = v;
+  };
+  for (size_t p = 0; p + 1 < n; ++p) {
+    if (d[p] == '\n') {
+      if (counts(p, kData)) ++events_;
+      if (counts(p, kDone)) ++done_;  // apart: its "\ndata:" may have been counted in the last chunk
+    } else if (d[p] == '"') {
+      if (d[p + 1] == 'c') {
+        if (counts(p, kUsageOnly)) ++usage_only_;
+        number(p, kCompletion, completion_);
+        number(p, kCached, cached_);
+      } else if (d[p + 1] == 'p') {
+        number(p, kPrompt, prompt_);
+      }
+    }
   }
 }
 
