@@ -24,7 +24,6 @@ class KvBlocks {
  public:
   KvBlocks() = default;
   explicit KvBlocks(bool named) : named_(named) {}
-  [[nodiscard]] bool named() const { return named_; }
   [[nodiscard]] uint32_t size() const { return named_ ? static_cast<uint32_t>(ids_.size()) : count_; }
   [[nodiscard]] bool empty() const { return size() == 0; }
   [[nodiscard]] std::span<const BlockId> ids() const { return ids_; }  // empty unless named
@@ -44,24 +43,20 @@ class KvCache {
   KvCache(uint32_t num_blocks, bool prefix_caching);
 
   // Pins the longest cached prefix of `hashes` (at most `max_blocks`) and appends the
-  // blocks to `out`. Returns the number of blocks hit.
-  uint32_t acquire_prefix(std::span<const BlockHash> hashes, uint32_t max_blocks, std::vector<BlockId>& out);
+  // blocks to `out` (nothing for anonymous blocks). Returns the number of blocks hit.
+  uint32_t acquire_prefix(std::span<const BlockHash> hashes, uint32_t max_blocks, KvBlocks& out);
   // Dry run of acquire_prefix: the blocks it would hit, and how many of them sit in the
   // free list (pinning those takes them out of it).
   [[nodiscard]] uint32_t peek_prefix(std::span<const BlockHash> hashes, uint32_t max_blocks,
                                      uint32_t& hits_in_free) const;
   // Appends `n` fresh blocks to `out`, evicting cached content LRU-first. False, with
-  // nothing taken, if fewer than `n` blocks are free.
-  bool allocate(uint32_t n, std::vector<BlockId>& out);
+  // nothing taken, if fewer than `n` blocks are free. Anonymous blocks are taken in the
+  // same order as named ones, so which content survives does not depend on which
+  // sequences hold ids.
+  bool allocate(uint32_t n, KvBlocks& out);
   // Records that block `id` now holds the tokens hashed to `hash`.
   void publish(BlockId id, BlockHash hash);
-  // Unpins blocks; the last ones in `blocks` are evicted first.
-  void release(std::span<const BlockId> blocks);
-  // The same for a sequence's KvBlocks (release empties it). Anonymous blocks are taken
-  // in the same order as named ones (empty first, cached content last, LRU-first), so
-  // which content survives does not depend on which sequences hold ids.
-  uint32_t acquire_prefix(std::span<const BlockHash> hashes, uint32_t max_blocks, KvBlocks& out);
-  bool allocate(uint32_t n, KvBlocks& out);
+  // Unpins a sequence's blocks and empties `blocks`; its last blocks are evicted first.
   void release(KvBlocks& blocks);
   [[nodiscard]] bool prefix_caching() const { return prefix_caching_; }
 
@@ -84,6 +79,9 @@ class KvCache {
   // Blocks never used and not held anonymously.
   [[nodiscard]] uint32_t unused() const { return total_ - fresh() - idless(); }
   [[nodiscard]] uint32_t free_count() const { return static_cast<uint32_t>(empty_.size()) + unused() + lru_count_; }
+  uint32_t acquire_prefix(std::span<const BlockHash> hashes, uint32_t max_blocks, std::vector<BlockId>& out);
+  bool allocate(uint32_t n, std::vector<BlockId>& out);
+  void release(std::span<const BlockId> blocks);
   void allocate_anonymous(uint32_t n);
   void release_anonymous(uint32_t n);
   BlockId evict_lru();
