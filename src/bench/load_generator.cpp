@@ -193,6 +193,7 @@ class Runner {
     const bool keep_reply = p.session >= 0;
     req.keep_alive(true);
     req.prepare_payload();
+    const std::string bytes = http::serialize(req);
 
     for (int attempt = 0; attempt < 2; ++attempt) {
       std::pair<http::error_code, http::ConnectionPtr> got;
@@ -207,11 +208,8 @@ class Runner {
         co_return;
       }
       const bool reused = conn->reused;
-      conn->stream.expires_after(timeout);
-      auto [wec, wn] = co_await bhttp::async_write(conn->stream, req, http::use_tuple);
-      conn->stream.expires_never();
       http::ResponseReader reader;
-      http::error_code ec = wec;
+      http::error_code ec = co_await conn->stream.write(bytes, http::Stream::after(timeout));
       if (!ec) ec = co_await reader.read_header(*conn, timeout);
       if (ec && reused) continue;  // stale keep-alive connection
       if (ec) {

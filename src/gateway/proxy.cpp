@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <array>
 
-#include <boost/asio/write.hpp>
 
 namespace tidal::gateway {
 namespace {
@@ -24,10 +23,10 @@ UpstreamError classify(const http::error_code& ec) {
   return UpstreamError::kReset;
 }
 
-bool is_event_stream(const bhttp::response_header<>& h) {
-  auto it = h.find(bhttp::field::content_type);
-  return it != h.end() && std::string_view(it->value()).starts_with("text/event-stream");
-}
+bool is_event_stream(const http::Head& h) { return h.find("content-type").starts_with("text/event-stream"); }
+
+// x-* response headers are relayed to the client.
+bool is_x_header(std::string_view name) { return name.size() >= 2 && (name[0] == 'x' || name[0] == 'X') && name[1] == '-'; }
 
 }  // namespace
 
@@ -35,8 +34,7 @@ bool HedgeRace::claim(int lane) {
   if (winner < 0) {
     winner = lane;
     if (auto* other = upstream[static_cast<size_t>(1 - lane)]) {
-      http::error_code ignored;
-      other->socket().close(ignored);  // its pending read fails at once; the engine sees the disconnect
+      other->close();  // its pending read fails at once; the engine sees the disconnect
     }
   }
   return winner == lane;
@@ -93,7 +91,7 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
   struct Lane {
     HedgeRace* race;
     int lane;
-    void hold(http::beast::tcp_stream* s) {
+    void hold(http::Stream* s) {
       if (race) race->upstream[static_cast<size_t>(lane)] = s;
     }
     ~Lane() { hold(nullptr); }
@@ -133,11 +131,8 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
     const bool reused = conn->reused;
     held.hold(&conn->stream);
     if (race && race->lost(lane)) co_return lost();  // the twin answered while this one connected
-    conn->stream.expires_after(remaining(timeouts, timeouts.idle));
-    auto [wec, wn] = co_await http::asio::async_write(conn->stream, request, http::use_tuple);
-    conn->stream.expires_never();
     http::ResponseReader reader;
-    http::error_code ec = wec;
+    http::error_code ec = co_await conn->stream.write(request, http::Stream::after(remaining(timeouts, timeouts.idle)));
     if (!ec) ec = co_await reader.read_header(*conn, remaining(timeouts, timeouts.idle));
     if (cs.cancelled() != http::asio::cancellation_type::none) {
       out.result = ProxyResult::kClientGone;
@@ -172,11 +167,10 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
         }
         if (!race->claim(lane)) co_return lost();
       }
-      bhttp::response<bhttp::empty_body> relay{head.result(), 11};
-      for (const auto& f : head) {
-        if (f.name() == bhttp::field::content_type || f.name() == bhttp::field::cache_control ||
-            f.name_string().starts_with("x-") || f.name_string().starts_with("X-")) {
-          relay.insert(f.name_string(), f.value());
+      bhttp::response<bhttp::empty_body> relay{bhttp::int_to_status(head.status), 11};
+      for (const auto& f : head.fields) {
+        if (http::iequals(f.name, "content-type") || http::iequals(f.name, "cache-control") || is_x_header(f.name)) {
+          relay.insert(f.name, f.value);
         }
       }
       relay.set(bhttp::field::server, "tidal");
@@ -253,16 +247,12 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
       // headers (those the gateway sets itself win), then the gateway's own.
       std::string fields;
       fields.reserve(256);
-      for (const auto& f : head) {
-        const std::string_view name = f.name_string();
-        if (f.name() != bhttp::field::content_type && f.name() != bhttp::field::retry_after &&
-            !name.starts_with("x-") && !name.starts_with("X-")) {
-          continue;
-        }
-        const bool overridden = std::any_of(extra_headers.begin(), extra_headers.end(), [&](const auto& kv) {
-          return http::beast::iequals(kv.first, name);
-        });
-        if (!overridden) http::append_field(fields, name, f.value());
+      for (const auto& f : head.fields) {
+        const std::string_view name = f.name;
+        if (!http::iequals(name, "content-type") && !http::iequals(name, "retry-after") && !is_x_header(name)) continue;
+        const bool overridden = std::any_of(extra_headers.begin(), extra_headers.end(),
+                                            [&](const auto& kv) { return http::iequals(kv.first, name); });
+        if (!overridden) http::append_field(fields, name, f.value);
       }
       http::append_field(fields, "Server", "tidal");
       for (const auto& [k, v] : extra_headers) http::append_field(fields, k, v);
@@ -274,7 +264,7 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
         relayed = co_await client.write_chunk(event);
         if (relayed) relayed = co_await client.finish_stream();
       } else {
-        relayed = co_await client.respond(head.result_int(), fields, body);
+        relayed = co_await client.respond(head.status, fields, body);
       }
       if (!relayed) {
         out.result = ProxyResult::kClientGone;

@@ -42,7 +42,7 @@ enum class ProxyResult {
 // request's event loop.
 struct HedgeRace {
   int winner = -1;
-  std::array<http::beast::tcp_stream*, 2> upstream{};  // each lane's connection while it has one
+  std::array<http::Stream*, 2> upstream{};  // each lane's connection while it has one
   // True if `lane` may answer the client (it is the first, or already the winner).
   bool claim(int lane);
   [[nodiscard]] bool lost(int lane) const { return winner >= 0 && winner != lane; }

@@ -2,17 +2,15 @@
 
 #include <boost/asio/connect.hpp>
 
+#include "http/exchange.h"
+
 namespace tidal::http {
 awaitable<std::pair<error_code, ConnectionPtr>> ConnectionPool::connect(tcp::endpoint ep,
                                                                         std::chrono::milliseconds connect_timeout) {
   auto conn = std::make_unique<Connection>(ex_);
   conn->peer = ep;
-  conn->stream.expires_after(connect_timeout);
-  auto [ec] = co_await conn->stream.async_connect(ep, use_tuple);
-  conn->stream.expires_never();
+  auto ec = co_await conn->stream.connect(ep, Stream::after(connect_timeout));
   if (ec) co_return std::pair{ec, ConnectionPtr{}};
-  error_code ignored;
-  conn->stream.socket().set_option(tcp::no_delay(true), ignored);
   co_return std::pair{error_code{}, std::move(conn)};
 }
 
@@ -39,6 +37,7 @@ void ConnectionPool::release(ConnectionPtr conn) {
   if (!conn || !conn->reusable || conn->buffer.size() != 0) return;
   auto& list = idle_[conn->peer];
   if (list.size() >= opts_.max_idle_per_endpoint) return;
+  conn->stream.rest();
   conn->idle_since = std::chrono::steady_clock::now();
   list.push_back(std::move(conn));
 }
@@ -51,36 +50,93 @@ size_t ConnectionPool::idle_count() const {
   return n;
 }
 
-ResponseReader::ResponseReader(uint64_t body_limit) {
-  parser_.body_limit(body_limit);
-  parser_.header_limit(64 * 1024);
-}
+ResponseReader::ResponseReader(uint64_t body_limit) : body_limit_(body_limit) {}
 
 awaitable<error_code> ResponseReader::read_header(Connection& c, std::chrono::milliseconds timeout) {
-  c.stream.expires_after(timeout);
-  auto [ec, n] = co_await bhttp::async_read_header(c.stream, c.buffer, parser_, use_tuple);
-  c.stream.expires_never();
-  co_return ec;
+  const TimePoint deadline = Stream::after(timeout);
+  ParseResult parsed = parse_response_head(c.buffer, head_);
+  while (parsed.status == ParseStatus::kPartial) {
+    if (c.buffer.size() > kHeadLimit) co_return bhttp::error::header_limit;
+    const size_t at = c.buffer.size();
+    c.buffer.resize(at + kHeadPiece);
+    auto [ec, n] = co_await c.stream.read_some(asio::buffer(c.buffer.data() + at, kHeadPiece), deadline);
+    c.buffer.resize(at + n);
+    if (ec == asio::error::eof && at > 0) co_return bhttp::error::partial_message;
+    if (ec) co_return ec;
+    parsed = parse_response_head(c.buffer, head_);
+  }
+  if (parsed.status == ParseStatus::kError) co_return bhttp::error::bad_value;
+  // The head moves into the reader (its fields are views), the rest stays as body bytes.
+  head_bytes_.assign(c.buffer, 0, parsed.consumed);
+  c.buffer.erase(0, parsed.consumed);
+  (void)parse_response_head(head_bytes_, head_);
+  const unsigned s = head_.status;
+  if (s < 200 || s == 204 || s == 304) {
+    framing_ = Framing::kNone;
+  } else if (head_.chunked) {
+    framing_ = Framing::kChunked;
+  } else if (head_.content_length) {
+    if (*head_.content_length > body_limit_) co_return bhttp::error::body_limit;
+    framing_ = Framing::kLength;
+    left_ = *head_.content_length;
+  } else {
+    framing_ = Framing::kUntilClose;
+  }
+  done_ = framing_ == Framing::kNone || (framing_ == Framing::kLength && left_ == 0);
+  co_return error_code{};
 }
 
 // Body bytes go straight into the caller's string (no buffer of the reader's own: an
-// event stream waits for its next token holding only its small piece).
+// event stream waits for its next token holding only its small piece). Chunked bodies
+// are decoded in place there.
 awaitable<error_code> ResponseReader::read_into(Connection& c, std::string& out, size_t piece,
                                                 std::chrono::milliseconds timeout) {
+  if (done_) co_return error_code{};
   const size_t at = out.size();
-  out.resize(at + piece);
-  parser_.get().body().data = out.data() + at;
-  parser_.get().body().size = piece;
-  c.stream.expires_after(timeout);
-  auto [ec, n] = co_await bhttp::async_read_some(c.stream, c.buffer, parser_, use_tuple);
-  c.stream.expires_never();
-  out.resize(at + piece - parser_.get().body().size);
-  co_return ec == bhttp::error::need_buffer ? error_code{} : ec;
+  if (framing_ == Framing::kLength) piece = static_cast<size_t>(std::min<uint64_t>(piece, left_));
+  size_t n = 0;
+  if (!c.buffer.empty()) {  // bytes that came with the head or the previous piece
+    n = std::min(piece, c.buffer.size());
+    out.append(c.buffer, 0, n);
+    c.buffer.erase(0, n);
+  } else {
+    out.resize(at + piece);
+    auto [ec, got] = co_await c.stream.read_some(asio::buffer(out.data() + at, piece), Stream::after(timeout));
+    out.resize(at + got);
+    n = got;
+    if (ec == asio::error::eof && framing_ == Framing::kUntilClose) {
+      done_ = true;
+      co_return error_code{};
+    }
+    if (ec == asio::error::eof) co_return bhttp::error::partial_message;
+    if (ec) co_return ec;
+  }
+  switch (framing_) {
+    case Framing::kLength:
+      left_ -= n;
+      done_ = left_ == 0;
+      break;
+    case Framing::kChunked: {
+      const auto r = chunks_.decode(out.data() + at, n);
+      if (r.error) co_return bhttp::error::bad_chunk;
+      if (r.used < n) c.buffer.insert(0, out, at + r.used, n - r.used);  // past the body's end
+      out.resize(at + r.kept);
+      n = r.kept;
+      done_ = chunks_.done();
+      break;
+    }
+    case Framing::kUntilClose:
+    case Framing::kNone:
+      break;
+  }
+  body_read_ += n;
+  if (body_read_ > body_limit_) co_return bhttp::error::body_limit;
+  co_return error_code{};
 }
 
 awaitable<error_code> ResponseReader::read_some(Connection& c, std::string& out, std::chrono::milliseconds timeout) {
   out.clear();
-  while (!parser_.is_done() && out.empty()) {
+  while (!done_ && out.empty()) {
     auto ec = co_await read_into(c, out, kStreamPiece, timeout);
     if (ec) co_return ec;
   }
@@ -88,11 +144,20 @@ awaitable<error_code> ResponseReader::read_some(Connection& c, std::string& out,
 }
 
 awaitable<error_code> ResponseReader::read_all(Connection& c, std::string& out, std::chrono::milliseconds timeout) {
-  while (!parser_.is_done()) {
+  while (!done_) {
     auto ec = co_await read_into(c, out, kBodyPiece, timeout);
     if (ec) co_return ec;
   }
   co_return error_code{};
+}
+
+std::string serialize(const Request& req) {
+  std::string out;
+  out.reserve(256 + req.body().size());
+  out.append(req.method_string()).append(" ").append(req.target()).append(req.version() == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+  for (const auto& f : req) append_field(out, f.name_string(), f.value());
+  out.append("\r\n").append(req.body());
+  return out;
 }
 
 std::string SimpleResponse::header(std::string_view name) const {
@@ -132,19 +197,15 @@ awaitable<std::pair<error_code, SimpleResponse>> fetch(ConnectionPool& pool, tcp
     const bool reused = conn->reused;
     req.keep_alive(true);
     req.prepare_payload();
-    conn->stream.expires_after(timeout);
-    auto [wec, wn] = co_await bhttp::async_write(conn->stream, req, use_tuple);
-    conn->stream.expires_never();
+    const std::string bytes = serialize(req);
     ResponseReader reader;
-    error_code ec = wec;
+    error_code ec = co_await conn->stream.write(bytes, Stream::after(timeout));
     if (!ec) ec = co_await reader.read_header(*conn, timeout);
     if (ec && reused) continue;  // a stale keep-alive connection: one fresh try
     if (ec) co_return std::pair{ec, out};
     out.status = reader.status();
-    if (auto it = reader.header().find(bhttp::field::content_type); it != reader.header().end()) {
-      out.content_type = std::string(it->value());
-    }
-    for (const auto& f : reader.header()) out.headers.emplace_back(f.name_string(), f.value());
+    out.content_type = std::string(reader.header().find("content-type"));
+    for (const auto& f : reader.header().fields) out.headers.emplace_back(f.name, f.value);
     ec = co_await reader.read_all(*conn, out.body, timeout);
     if (ec) co_return std::pair{ec, out};
     conn->reusable = reader.keep_alive();

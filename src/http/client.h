@@ -12,15 +12,17 @@
 #include <vector>
 
 #include "common/error.h"
+#include "http/stream.h"
 #include "http/types.h"
 #include "http/url.h"
+#include "http/wire.h"
 
 namespace tidal::http {
 
 struct Connection {
-  explicit Connection(asio::any_io_executor ex) : stream(ex) {}
-  beast::tcp_stream stream;
-  beast::flat_buffer buffer;
+  explicit Connection(asio::any_io_executor ex) : stream(std::move(ex)) {}
+  Stream stream;
+  std::string buffer;  // bytes read but not yet parsed (none between responses)
   tcp::endpoint peer;
   bool reused = false;     // came from the idle pool (may have been closed by the peer)
   bool reusable = false;   // set by the user once a response completed with keep-alive
@@ -55,7 +57,8 @@ class ConnectionPool {
   std::unordered_map<tcp::endpoint, std::deque<ConnectionPtr>> idle_;  // std::hash from Asio
 };
 
-// Reads one response: header first, then body pieces as the peer sends them.
+// Reads one response: header first, then body pieces as the peer sends them. Parses
+// with http/wire.h: the head is copied once and its fields are views of that copy.
 class ResponseReader {
  public:
   explicit ResponseReader(uint64_t body_limit = 64ull << 20);
@@ -65,19 +68,30 @@ class ResponseReader {
   // Reads the remaining body into `out` (appending).
   awaitable<error_code> read_all(Connection& c, std::string& out, std::chrono::milliseconds timeout);
 
-  [[nodiscard]] bool done() const { return parser_.is_done(); }
-  [[nodiscard]] const bhttp::response_header<>& header() const { return parser_.get().base(); }
-  [[nodiscard]] unsigned status() const { return parser_.get().result_int(); }
-  [[nodiscard]] bool keep_alive() const { return parser_.get().keep_alive(); }
+  [[nodiscard]] bool done() const { return done_; }
+  [[nodiscard]] const Head& header() const { return head_; }
+  [[nodiscard]] unsigned status() const { return head_.status; }
+  [[nodiscard]] bool keep_alive() const { return head_.keep_alive && framing_ != Framing::kUntilClose; }
 
  private:
+  enum class Framing { kNone, kLength, kChunked, kUntilClose };
   // Appends up to `piece` body bytes to `out`.
   awaitable<error_code> read_into(Connection& c, std::string& out, size_t piece, std::chrono::milliseconds timeout);
   // Per stream, held while it waits: SSE events are a few hundred bytes; a body read
   // whole takes larger pieces.
-  static constexpr size_t kStreamPiece = 1024, kBodyPiece = 4096;
-  bhttp::response_parser<bhttp::buffer_body> parser_;
+  static constexpr size_t kStreamPiece = 1024, kBodyPiece = 4096, kHeadPiece = 1024, kHeadLimit = 64 * 1024;
+  uint64_t body_limit_;
+  uint64_t body_read_ = 0;
+  std::string head_bytes_;  // what head_'s views point into
+  Head head_;
+  Framing framing_ = Framing::kNone;
+  uint64_t left_ = 0;  // kLength: body bytes still to come
+  ChunkDecoder chunks_;
+  bool done_ = false;
 };
+
+// The bytes of a request as sent: request line, fields, blank line, body.
+[[nodiscard]] std::string serialize(const Request& req);
 
 // Resolves a URL to one endpoint (blocking; call at configuration time).
 [[nodiscard]] Result<tcp::endpoint> resolve(const Url& url);

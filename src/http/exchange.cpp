@@ -3,19 +3,9 @@
 #include <array>
 #include <charconv>
 
-#include <boost/asio/write.hpp>
 
 namespace tidal::http {
 namespace {
-
-// Bounds one write by the exchange's write timeout; the stream's timer is off otherwise.
-struct WriteDeadline {
-  beast::tcp_stream& stream;
-  WriteDeadline(beast::tcp_stream& s, std::chrono::milliseconds t) : stream(s) {
-    if (t.count() > 0) stream.expires_after(t);
-  }
-  ~WriteDeadline() { stream.expires_never(); }
-};
 
 // "HTTP/1.1 200 OK\r\n".
 void append_status_line(std::string& out, unsigned version, unsigned status, std::string_view reason) {
@@ -41,14 +31,17 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
+awaitable<bool> Exchange::write(std::span<const asio::const_buffer> buffers) {
+  const auto ec = co_await stream_.write(buffers, Stream::after(write_timeout_));
+  if (ec) broken_ = true;
+  co_return !ec;
+}
+
 awaitable<bool> Exchange::send(std::string_view head, std::string_view body) {
   const std::array<asio::const_buffer, 2> message{asio::buffer(head.data(), head.size()),
                                                   asio::buffer(body.data(), body.size())};
-  WriteDeadline deadline(stream_, write_timeout_);
-  auto [ec, n] = co_await asio::async_write(stream_, message, use_tuple);
-  finished_ = !ec;
-  if (ec) broken_ = true;
-  co_return !ec;
+  finished_ = co_await write(message);
+  co_return finished_;
 }
 
 awaitable<bool> Exchange::respond(Response res) {
@@ -80,10 +73,8 @@ awaitable<bool> Exchange::start_stream(bhttp::response<bhttp::empty_body> head) 
   head.keep_alive(keep_alive());
   head.chunked(true);
   const std::string bytes = serialize_head(head.base());
-  WriteDeadline deadline(stream_, write_timeout_);
-  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), use_tuple);
-  if (ec) broken_ = true;
-  co_return !ec;
+  const std::array<asio::const_buffer, 1> message{asio::buffer(bytes)};
+  co_return co_await write(message);
 }
 
 awaitable<bool> Exchange::write_chunk(std::string_view data) {
@@ -96,19 +87,14 @@ awaitable<bool> Exchange::write_chunk(std::string_view data) {
   *end++ = '\n';
   const std::array<asio::const_buffer, 3> chunk{asio::buffer(size, static_cast<size_t>(end - size)),
                                                asio::buffer(data.data(), data.size()), asio::buffer("\r\n", 2)};
-  WriteDeadline deadline(stream_, write_timeout_);
-  auto [ec, n] = co_await asio::async_write(stream_, chunk, use_tuple);
-  if (ec) broken_ = true;
-  co_return !ec;
+  co_return co_await write(chunk);
 }
 
 awaitable<bool> Exchange::finish_stream() {
   if (broken_) co_return false;
-  WriteDeadline deadline(stream_, write_timeout_);
-  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer("0\r\n\r\n", 5), use_tuple);
-  if (ec) broken_ = true;
-  finished_ = !ec;
-  co_return !ec;
+  const std::array<asio::const_buffer, 1> last{asio::buffer("0\r\n\r\n", 5)};
+  finished_ = co_await write(last);
+  co_return finished_;
 }
 
 }  // namespace tidal::http

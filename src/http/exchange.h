@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "http/stream.h"
 #include "http/types.h"
 
 namespace tidal::http {
@@ -18,7 +19,7 @@ class Exchange {
  public:
   // `write_timeout`: longest a write may wait for the client to read (0 = none); a
   // client that stops reading then loses the connection and the handler its slot.
-  Exchange(beast::tcp_stream& stream, unsigned version, bool keep_alive,
+  Exchange(Stream& stream, unsigned version, bool keep_alive,
            std::chrono::milliseconds write_timeout = std::chrono::milliseconds(0))
       : stream_(stream), version_(version), keep_alive_(keep_alive), write_timeout_(write_timeout) {}
 
@@ -45,7 +46,10 @@ class Exchange {
   // Writes a serialized head and a body in one write.
   awaitable<bool> send(std::string_view head, std::string_view body);
 
-  beast::tcp_stream& stream_;
+  // Writes `buffers`; a failure breaks the exchange.
+  awaitable<bool> write(std::span<const asio::const_buffer> buffers);
+
+  Stream& stream_;
   unsigned version_;
   bool keep_alive_;
   std::chrono::milliseconds write_timeout_;

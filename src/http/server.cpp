@@ -5,6 +5,7 @@
 
 #include "common/internal_errors.h"
 #include "common/log.h"
+#include "http/wire.h"
 
 namespace tidal::http {
 
@@ -18,7 +19,6 @@ struct PeerWatch {
   uint64_t generation = 0;  // bumped when a handler starts and when it ends
   bool armed = false;       // the current handler is watched
   bool left = false;        // the client left while a handler ran
-  char probe = 0;
 };
 
 namespace {
@@ -32,17 +32,104 @@ Response default_error(bhttp::status status, std::string_view message) {
   return res;
 }
 
+// Waits for the client socket to become readable (no read is attempted until then: no
+// system call per request), then peeks: bytes are a pipelined request, to be read
+// after this one; end of stream or a reset is the client leaving. The socket outlives
+// the wait's handler for as long as the watch is armed (the session cancels the wait
+// and bumps the generation before it closes the socket).
 void arm_watch(tcp::socket& socket, const std::shared_ptr<PeerWatch>& w) {
   w->armed = true;
-  socket.async_receive(asio::buffer(&w->probe, 1), tcp::socket::message_peek,
-                       [w, gen = w->generation](error_code ec, size_t n) {
-                         if (gen != w->generation || !w->armed) return;  // that request is over
-                         w->armed = false;
-                         if (!ec && n > 0) return;  // a pipelined request: read after this one
-                         if (ec == asio::error::operation_aborted) return;  // socket closed by us
-                         w->left = true;  // eof or reset
-                         w->cancel.emit(asio::cancellation_type::terminal);
-                       });
+  socket.async_wait(tcp::socket::wait_read, [w, gen = w->generation, &socket](error_code ec) {
+    if (ec == asio::error::operation_aborted) return;  // the request ended first
+    if (gen != w->generation || !w->armed) return;     // that request is over
+    char probe = 0;
+    const size_t n = socket.receive(asio::buffer(&probe, 1), tcp::socket::message_peek, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      arm_watch(socket, w);  // a spurious wake-up
+      return;
+    }
+    w->armed = false;
+    if (!ec && n > 0) return;  // a pipelined request: read after this one
+    w->left = true;            // eof or reset
+    w->cancel.emit(asio::cancellation_type::terminal);
+  });
+}
+
+// What reading a request came to: ok, a status to answer with (then close), or
+// `unknown` when the client left or went quiet (close without a word).
+struct Reading {
+  bhttp::status status = bhttp::status::ok;
+  std::string message = {};
+};
+
+constexpr size_t kHeadLimit = 64 * 1024, kReadPiece = 2048;
+
+// Appends what the socket has (up to `piece` bytes) to `buf`.
+awaitable<error_code> fill(Stream& stream, std::string& buf, size_t piece, TimePoint deadline) {
+  const size_t at = buf.size();
+  buf.resize(at + piece);
+  auto [ec, n] = co_await stream.read_some(asio::buffer(buf.data() + at, piece), deadline);
+  buf.resize(at + n);
+  co_return ec;
+}
+
+// Reads one request (head and body; chunked bodies decoded) into `req`, by the idle
+// deadline. Bytes past it stay in `buf` (a pipelined request).
+awaitable<Reading> read_request(Stream& stream, std::string& buf, Head& head, Request& req,
+                                const ServerOptions& opts) {
+  const TimePoint deadline = Stream::after(opts.idle_timeout);
+  ParseResult parsed = parse_request_head(buf, head);
+  while (parsed.status == ParseStatus::kPartial) {
+    if (buf.size() >= kHeadLimit) co_return Reading{bhttp::status::request_header_fields_too_large, "header too large"};
+    const error_code ec = co_await fill(stream, buf, std::max(kReadPiece, buf.size()), deadline);
+    if (ec) co_return Reading{bhttp::status::unknown};
+    parsed = parse_request_head(buf, head);
+  }
+  if (parsed.status == ParseStatus::kError) co_return Reading{bhttp::status::bad_request, std::string(parsed.error)};
+  req.method_string(head.method);
+  req.target(head.target);
+  req.version(head.version);
+  for (const auto& f : head.fields) req.insert(f.name, f.value);
+  const bool has_body = head.chunked || head.content_length.value_or(0) > 0;
+  if (has_body && head.version >= 11 && buf.size() == parsed.consumed && iequals(head.find("expect"), "100-continue")) {
+    // The client waits for a go-ahead before it sends the body (curl does, for large ones).
+    constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    const error_code ec = co_await stream.write(kContinue, deadline);
+    if (ec) co_return Reading{bhttp::status::unknown};
+  }
+  std::string& body = req.body();
+  if (head.chunked) {
+    ChunkDecoder chunks;
+    size_t at = parsed.consumed;  // the raw bytes still to decode start here
+    while (true) {
+      const auto r = chunks.decode(buf.data() + at, buf.size() - at);
+      if (r.error) co_return Reading{bhttp::status::bad_request, "bad chunked encoding"};
+      body.append(buf, at, r.kept);
+      if (body.size() > opts.max_body_bytes) co_return Reading{bhttp::status::payload_too_large};
+      if (chunks.done()) {
+        buf.erase(0, at + r.used);
+        break;
+      }
+      buf.resize(at);
+      const error_code ec = co_await fill(stream, buf, kReadPiece, deadline);
+      if (ec) co_return Reading{bhttp::status::unknown};
+    }
+    co_return Reading{};
+  }
+  const uint64_t length = head.content_length.value_or(0);
+  if (length > opts.max_body_bytes) co_return Reading{bhttp::status::payload_too_large};
+  const size_t have = std::min<size_t>(static_cast<size_t>(length), buf.size() - parsed.consumed);
+  body.assign(buf, parsed.consumed, have);
+  buf.erase(0, parsed.consumed + have);
+  if (have < length) {
+    body.resize(static_cast<size_t>(length));
+    for (size_t at = have; at < length;) {
+      auto [ec, n] = co_await stream.read_some(asio::buffer(body.data() + at, body.size() - at), deadline);
+      if (ec) co_return Reading{bhttp::status::unknown};
+      at += n;
+    }
+  }
+  co_return Reading{};
 }
 
 }  // namespace
@@ -187,32 +274,26 @@ awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> w
     ~Closing() { --s.connections_open; }
   } closing{stats_};
 
-  beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buf;
+  error_code ec;
+  socket.non_blocking(true, ec);
+  Stream stream(std::move(socket));
+  std::string buf;  // received, not yet parsed: a request head, its body, a pipelined next request
+  Head head;
   while (true) {
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.body_limit(opts_.max_body_bytes);
-    parser.header_limit(64 * 1024);
-    stream.expires_after(opts_.idle_timeout);
-    auto [ec, n] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
-    if (ec) {
-      if (ec == bhttp::error::body_limit) {
+    Request req;
+    const Reading read = co_await read_request(stream, buf, head, req, opts_);
+    if (read.status != bhttp::status::ok) {
+      if (read.status != bhttp::status::unknown) {
         Exchange ex(stream, 11, false);
-        co_await ex.respond(on_error_(bhttp::status::payload_too_large,
-                                      "request body exceeds the limit of " + std::to_string(opts_.max_body_bytes) +
-                                          " bytes"));
-      } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
-                 ec != beast::error::timeout && ec != asio::error::connection_reset &&
-                 ec != asio::error::operation_aborted && n > 0) {
-        Exchange ex(stream, 11, false);
-        co_await ex.respond(on_error_(bhttp::status::bad_request, "malformed HTTP request: " + ec.message()));
+        const std::string why = read.status == bhttp::status::payload_too_large
+                                    ? "request body exceeds the limit of " + std::to_string(opts_.max_body_bytes) + " bytes"
+                                    : "malformed HTTP request: " + read.message;
+        co_await ex.respond(on_error_(read.status, why));
       }
       break;
     }
-    stream.expires_never();
     ++stats_.requests_total;
-    Request req = parser.release();
-    Exchange ex(stream, req.version(), req.keep_alive(), opts_.write_timeout);
+    Exchange ex(stream, req.version(), head.keep_alive, opts_.write_timeout);
     if (draining_) ex.no_keep_alive();
     ++stats_.requests_active;
     struct Active {
@@ -222,7 +303,7 @@ awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> w
     bool failed = false;
     // Nothing buffered: give the read buffer back while the handler runs (an event
     // stream may run for minutes; the next request gets a fresh one).
-    if (buf.size() == 0) buf.shrink_to_fit();
+    if (buf.empty()) std::string().swap(buf);
     ++watch->generation;
     if (opts_.watch_disconnect && buf.size() == 0) arm_watch(stream.socket(), watch);
     try {
@@ -255,7 +336,7 @@ awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> w
   }
   error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream.socket().close(ignored);
+  stream.close();
 }
 
 }  // namespace tidal::http

@@ -95,6 +95,90 @@ TEST_F(ServerTest, ServesFullAndChunkedResponses) {
   EXPECT_EQ(res2.body, "data: 1\n\ndata: 2\n\n");
 }
 
+// Raw bytes to the server and everything it answers until it closes the connection.
+std::string exchange_raw(uint16_t port, const std::string& bytes, bool half_close = true) {
+  asio::io_context ctx;
+  tcp::socket s(ctx);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  asio::write(s, asio::buffer(bytes));
+  if (half_close) s.shutdown(tcp::socket::shutdown_send);
+  std::string got;
+  error_code ec;
+  char buf[4096];
+  while (!ec) got.append(buf, s.read_some(asio::buffer(buf), ec));
+  return got;
+}
+
+size_t count(std::string_view hay, std::string_view needle) {
+  size_t n = 0;
+  for (size_t at = hay.find(needle); at != std::string_view::npos; at = hay.find(needle, at + 1)) ++n;
+  return n;
+}
+
+Handler echo_handler() {
+  return [](Request& req, Exchange& ex) -> awaitable<void> {
+    Response res{bhttp::status::ok, 11};
+    res.body() = std::string(req.target()) + ":" + req.body();
+    co_await ex.respond(std::move(res));
+  };
+}
+
+TEST_F(ServerTest, ReadsChunkedBodiesAndPipelinedRequestsInOrder) {
+  start(echo_handler());
+  const std::string got = exchange_raw(server_->port(),
+                                       "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                       "3;ext\r\nabc\r\n2\r\nde\r\n0\r\nx-t: 1\r\n\r\n"
+                                       "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nfg"
+                                       "GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const size_t a = got.find("/a:abcde"), b = got.find("/b:fg"), c = got.find("/c:");
+  ASSERT_NE(a, std::string::npos) << got;
+  ASSERT_NE(b, std::string::npos) << got;
+  ASSERT_NE(c, std::string::npos) << got;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_EQ(count(got, "HTTP/1.1 200 OK"), 3u);
+  EXPECT_EQ(count(got, "Connection: close"), 1u);  // the last one asked for it
+}
+
+TEST_F(ServerTest, SaysContinueToAClientThatExpectsIt) {
+  start(echo_handler());
+  asio::io_context ctx;
+  tcp::socket s(ctx);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+  asio::write(s, asio::buffer(std::string("POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")));
+  std::string got(64, '\0');
+  got.resize(s.read_some(asio::buffer(got)));  // the server answers before the body is sent
+  EXPECT_EQ(got, "HTTP/1.1 100 Continue\r\n\r\n");
+  asio::write(s, asio::buffer(std::string("body")));
+  s.shutdown(tcp::socket::shutdown_send);
+  error_code ec;
+  char buf[4096];
+  got.clear();
+  while (!ec) got.append(buf, s.read_some(asio::buffer(buf), ec));
+  EXPECT_NE(got.find("/e:body"), std::string::npos) << got;
+}
+
+TEST_F(ServerTest, MalformedRequestsGet400AndTheConnectionCloses) {
+  start(echo_handler());
+  for (const std::string bad : {"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+                                "GET / HTTP/1.1\r\nHost : x\r\n\r\n", "BAD\r\n\r\n",
+                                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+    const std::string got = exchange_raw(server_->port(), bad + "GET /never HTTP/1.1\r\n\r\n");
+    EXPECT_TRUE(got.starts_with("HTTP/1.1 400 Bad Request\r\n")) << bad << " -> " << got;
+    EXPECT_NE(got.find("malformed HTTP request"), std::string::npos) << got;
+    EXPECT_EQ(got.find("/never"), std::string::npos) << got;
+  }
+}
+
+TEST_F(ServerTest, AnIdleClientIsDisconnectedAtTheIdleTimeout) {
+  start(echo_handler(), ServerOptions{.idle_timeout = std::chrono::milliseconds(200)});
+  // Half a head, then silence: the server closes (reads end) without answering.
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string got = exchange_raw(server_->port(), "GET / HTTP/1.1\r\nHo", false);
+  EXPECT_EQ(got, "");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(150));
+}
+
 TEST_F(ServerTest, OversizedBodiesGet413) {
   start([](Request&, Exchange& ex) -> awaitable<void> { co_await ex.respond(Response{bhttp::status::ok, 11}); },
         ServerOptions{.max_body_bytes = 10});
