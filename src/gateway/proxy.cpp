@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
+
+#include <fmt/format.h>
 
 
 namespace tidal::gateway {
@@ -103,8 +106,10 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
     return out;
   };
   // Host names the replica; the blank line ends the head.
-  const std::string host = "Host: " + replica.url.authority() + "\r\n\r\n";
-  const std::array<http::asio::const_buffer, 3> request{http::asio::buffer(upstream.head), http::asio::buffer(host),
+  fmt::memory_buffer host;  // inline: no allocation
+  fmt::format_to(std::back_inserter(host), "Host: {}:{}\r\n\r\n", replica.url.host, replica.url.port);
+  const std::array<http::asio::const_buffer, 3> request{http::asio::buffer(upstream.head),
+                                                        http::asio::buffer(host.data(), host.size()),
                                                         http::asio::buffer(upstream.body)};
   auto cs = co_await http::asio::this_coro::cancellation_state;
 

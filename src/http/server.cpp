@@ -32,11 +32,13 @@ Response default_error(bhttp::status status, std::string_view message) {
   return res;
 }
 
-// Waits for the client socket to become readable (no read is attempted until then: no
-// system call per request), then peeks: bytes are a pipelined request, to be read
-// after this one; end of stream or a reset is the client leaving. The socket outlives
-// the wait's handler for as long as the watch is armed (the session cancels the wait
-// and bumps the generation before it closes the socket).
+// Waits for the client socket to become readable, then peeks: bytes are a pipelined
+// request, to be read after this one; end of stream or a reset is the client leaving.
+// Not a speculative MSG_PEEK read (as before): one that saw the end of the stream
+// before the handler finished made Asio stop trying reads speculatively on that
+// socket, and the session's next read then waited for an edge that never came, until
+// the idle timeout. The socket outlives the wait's handler while the watch is armed
+// (the session cancels the wait and bumps the generation before it closes the socket).
 void arm_watch(tcp::socket& socket, const std::shared_ptr<PeerWatch>& w) {
   w->armed = true;
   socket.async_wait(tcp::socket::wait_read, [w, gen = w->generation, &socket](error_code ec) {
@@ -73,11 +75,43 @@ awaitable<error_code> fill(Stream& stream, std::string& buf, size_t piece, TimeP
   co_return ec;
 }
 
+// Where a connection with nothing buffered reads its next request: one per event-loop
+// thread. A request that arrives whole is parsed where it landed and copied once, into
+// the Request; used only between a read's completion and the next suspension.
+constexpr size_t kScratch = 16 * 1024;
+char* scratch() {
+  thread_local const std::unique_ptr<char[]> bytes(new char[kScratch]);
+  return bytes.get();
+}
+
+void copy_head(const Head& head, Request& req) {
+  req.method_string(head.method);
+  req.target(head.target);
+  req.version(head.version);
+  for (const auto& f : head.fields) req.insert(f.name, f.value);
+}
+
 // Reads one request (head and body; chunked bodies decoded) into `req`, by the idle
 // deadline. Bytes past it stay in `buf` (a pipelined request).
 awaitable<Reading> read_request(Stream& stream, std::string& buf, Head& head, Request& req,
                                 const ServerOptions& opts) {
   const TimePoint deadline = Stream::after(opts.idle_timeout);
+  if (buf.empty()) {
+    char* const bytes = scratch();
+    const auto [ec, n] = co_await stream.read_some(asio::buffer(bytes, kScratch), deadline);
+    if (ec) co_return Reading{bhttp::status::unknown};
+    const std::string_view got(bytes, n);
+    const ParseResult parsed = parse_request_head(got, head);
+    const uint64_t length = head.content_length.value_or(0);
+    if (parsed.status == ParseStatus::kDone && !head.chunked && length <= opts.max_body_bytes &&
+        length <= n - parsed.consumed) {  // the usual case: all of it in one read
+      copy_head(head, req);
+      req.body().assign(got.substr(parsed.consumed, static_cast<size_t>(length)));
+      buf.assign(got.substr(parsed.consumed + static_cast<size_t>(length)));
+      co_return Reading{};
+    }
+    buf.assign(got);  // in parts, or to be refused: the general path below
+  }
   ParseResult parsed = parse_request_head(buf, head);
   while (parsed.status == ParseStatus::kPartial) {
     if (buf.size() >= kHeadLimit) co_return Reading{bhttp::status::request_header_fields_too_large, "header too large"};
@@ -86,10 +120,7 @@ awaitable<Reading> read_request(Stream& stream, std::string& buf, Head& head, Re
     parsed = parse_request_head(buf, head);
   }
   if (parsed.status == ParseStatus::kError) co_return Reading{bhttp::status::bad_request, std::string(parsed.error)};
-  req.method_string(head.method);
-  req.target(head.target);
-  req.version(head.version);
-  for (const auto& f : head.fields) req.insert(f.name, f.value);
+  copy_head(head, req);
   const bool has_body = head.chunked || head.content_length.value_or(0) > 0;
   if (has_body && head.version >= 11 && buf.size() == parsed.consumed && iequals(head.find("expect"), "100-continue")) {
     // The client waits for a go-ahead before it sends the body (curl does, for large ones).

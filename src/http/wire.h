@@ -13,7 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
+
+#include <boost/container/small_vector.hpp>
 
 namespace tidal::http {
 
@@ -29,7 +30,7 @@ struct Head {
   unsigned status = 0;      // responses
   std::string_view reason;  // responses
   unsigned version = 11;    // 10 or 11
-  std::vector<Field> fields;
+  boost::container::small_vector<Field, 16> fields;  // inline: no allocation for a usual head
   std::optional<uint64_t> content_length;
   bool chunked = false;     // Transfer-Encoding: chunked
   bool keep_alive = true;   // from the version and the Connection tokens
