@@ -2,10 +2,10 @@
 
 # A random high port nothing listens on now, for nginx (which cannot report an
 # ephemeral port); tidal processes bind port 0 and report theirs (bound_port).
-free_port() {
+free_port() {  # below Linux's ephemeral range (32768-60999): no outgoing connection takes it meanwhile
   local p
   while true; do
-    p=$(shuf -i 20000-60000 -n 1)
+    p=$(shuf -i 20000-32000 -n 1)
     ss -ltn "sport = :$p" | grep -q LISTEN || { echo "$p"; return; }
   done
 }

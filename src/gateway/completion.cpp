@@ -23,14 +23,13 @@ Headers with_reason(Headers h, std::optional<DropReason> r) {
 
 }  // namespace
 
-http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name) {
-  const auto t0 = SteadyClock::now();
-  auto& ctx = context(co_await http::asio::this_coro::executor);
+http::awaitable<bool> Gateway::Impl::check(Request& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name,
+                                           Checked& c) {
   auto parsed = openai::parse_completion_request(endpoint, req.body());
   if (!parsed) {
     metrics_.count_request("", name, openai::http_status(parsed.error().kind));
     co_await ex.respond(error_response(parsed.error()));
-    co_return;
+    co_return false;
   }
   Pool* pool = pool_for(parsed->model);
   // Who it is, its tier and its limits (401 / 404 / 400 / 429 before anything else).
@@ -39,7 +38,7 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
     if (pool && d->reason) metrics_.pool(pool->config.name).reject(d->tier, *d->reason);
     metrics_.count_request(pool ? pool->config.name : "", name, openai::http_status(d->error.kind));
     co_await respond_error(ex, d->error, with_reason(d->headers, d->reason));
-    co_return;
+    co_return false;
   }
   Pass pass = std::get<Pass>(std::move(gate));
   if (!pool) {
@@ -47,7 +46,7 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
                                "model_not_found");
     metrics_.count_request("", name, 404);
     co_await ex.respond(error_response(e));
-    co_return;
+    co_return false;
   }
   std::string pool_name = pool->config.name;
   if (!parsed->model.empty() && !registry_.model_served(pool_name, fleet::model_bits(parsed->model))) {
@@ -56,7 +55,7 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
                                "model", "model_not_found");
     metrics_.count_request(pool_name, name, 404);
     co_await ex.respond(error_response(e));
-    co_return;
+    co_return false;
   }
   // Rate limits (after the model checks: a refused request reserves nothing).
   std::optional<Denial> limited = co_await gate_.limit(pass, *parsed);
@@ -64,7 +63,7 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
     if (limited->reason) metrics_.pool(pool_name).reject(limited->tier, *limited->reason);
     metrics_.count_request(pool_name, name, openai::http_status(limited->error.kind));
     co_await respond_error(ex, limited->error, with_reason(limited->headers, limited->reason));
-    co_return;
+    co_return false;
   }
   // A saturated pool overflows to its offload pool (the request keeps its tier by name).
   const char* why = nullptr;
@@ -75,6 +74,23 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
     pool = target;
     pool_name = pool->config.name;
   }
+  c.parsed = std::move(*parsed);
+  c.pass = std::move(pass);
+  c.pool = pool;
+  c.pool_name = std::move(pool_name);
+  co_return true;
+}
+
+http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name) {
+  const auto t0 = SteadyClock::now();
+  auto& ctx = context(co_await http::asio::this_coro::executor);
+  Checked checked;
+  const bool go = co_await check(req, ex, endpoint, name, checked);
+  if (!go) co_return;
+  const openai::CompletionRequest* parsed = &*checked.parsed;
+  Pass& pass = *checked.pass;
+  Pool* pool = checked.pool;
+  const std::string& pool_name = checked.pool_name;
   // The token ledger: the reservation is charged to the tenant's fairness counter when a
   // slot is taken, and both it and the rate limits are settled with the tokens used.
   struct Settle {

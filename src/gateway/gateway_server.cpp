@@ -237,13 +237,20 @@ LoopContext& Gateway::Impl::context(const http::asio::any_io_executor& ex) {
 http::awaitable<void> Gateway::Impl::handle(Request& req, Exchange& ex) {
   const std::string_view target = req.target();
   const std::string_view path = target.substr(0, target.find('?'));
+  if (req.method() == bhttp::verb::post && path == "/v1/chat/completions") {
+    return completion(req, ex, openai::Endpoint::kChat, "chat");
+  }
+  if (req.method() == bhttp::verb::post && path == "/v1/completions") {
+    return completion(req, ex, openai::Endpoint::kCompletion, "completions");
+  }
+  return other_route(req, ex);
+}
+
+http::awaitable<void> Gateway::Impl::other_route(Request& req, Exchange& ex) {
+  const std::string_view target = req.target();
+  const std::string_view path = target.substr(0, target.find('?'));
   const bool get = req.method() == bhttp::verb::get;
-  const bool post = req.method() == bhttp::verb::post;
-  if (post && path == "/v1/chat/completions") {
-    co_await completion(req, ex, openai::Endpoint::kChat, "chat");
-  } else if (post && path == "/v1/completions") {
-    co_await completion(req, ex, openai::Endpoint::kCompletion, "completions");
-  } else if (get && path == "/v1/models") {
+  if (get && path == "/v1/models") {
     if (gate_.keys().enabled() && !gate_.keys().find(bearer_token(req[bhttp::field::authorization]))) {
       co_await ex.respond(error_response(make_error(ErrorKind::kAuthentication, "Incorrect API key provided.", "",
                                                     "invalid_api_key")));

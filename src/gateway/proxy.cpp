@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <iterator>
 
 #include <fmt/format.h>
 
@@ -30,6 +29,14 @@ bool is_event_stream(const http::Head& h) { return h.find("content-type").starts
 
 // x-* response headers are relayed to the client.
 bool is_x_header(std::string_view name) { return name.size() >= 2 && (name[0] == 'x' || name[0] == 'X') && name[1] == '-'; }
+
+// A hedged attempt whose twin answered first: nothing of it reaches the client.
+bool mark_lost(ProxyOutcome& out) {
+  out.result = ProxyResult::kLost;
+  out.error = UpstreamError::kNone;
+  out.message = "hedge lost the race";
+  return false;
+}
 
 }  // namespace
 
@@ -84,6 +91,62 @@ UpstreamRequest make_upstream_request(http::Request& client, bool strip_authoriz
   return up;
 }
 
+// The whole-body answer of an attempt, in a coroutine frame of its own (a frame holds
+// every local of every branch: an event stream's attempt does not carry these). True
+// when relayed; false with `out` final otherwise.
+http::awaitable<bool> relay_body(http::Connection& conn, http::ResponseReader& reader, fleet::Replica& replica,
+                                 http::Exchange& client, const ProxyTimeouts& timeouts, TimePoint started,
+                                 routing::Ticket& ticket, std::span<const std::pair<std::string, std::string>> extra_headers,
+                                 HedgeRace* race, int lane, ProxyOutcome& out) {
+  auto cs = co_await http::asio::this_coro::cancellation_state;
+  const http::Head& head = reader.header();
+  std::string body;
+  auto rec = co_await reader.read_all(conn, body, remaining(timeouts, timeouts.idle));
+  if (cs.cancelled() != http::asio::cancellation_type::none) {
+    out.result = ProxyResult::kClientGone;
+    co_return false;
+  }
+  if (race && race->lost(lane)) co_return mark_lost(out);
+  if (rec) {
+    out.error = classify(rec);
+    out.message = "upstream " + replica.name() + " failed mid-body: " + rec.message();
+    co_return false;  // nothing sent yet: retryable
+  }
+  if (race && !race->claim(lane)) co_return mark_lost(out);
+  out.ttft = out.last_byte = std::chrono::steady_clock::now() - started;
+  routing::first_token(replica.stats, ticket);
+  UsageMeter meter;
+  meter.feed(body);
+  out.output_tokens = meter.output_tokens();
+  out.prompt_tokens = meter.prompt_tokens();
+  out.cached_tokens = meter.cached_tokens();
+  // The client's header lines: the upstream's content type, Retry-After and x-*
+  // headers (those the gateway sets itself win), then the gateway's own.
+  std::string fields;
+  fields.reserve(256);
+  for (const auto& f : head.fields) {
+    const std::string_view name = f.name;
+    if (!http::iequals(name, "content-type") && !http::iequals(name, "retry-after") && !is_x_header(name)) continue;
+    const bool overridden = std::any_of(extra_headers.begin(), extra_headers.end(),
+                                        [&](const auto& kv) { return http::iequals(kv.first, name); });
+    if (!overridden) http::append_field(fields, name, f.value);
+  }
+  http::append_field(fields, "Server", "tidal");
+  for (const auto& [k, v] : extra_headers) http::append_field(fields, k, v);
+  bool relayed = false;
+  if (client.started()) {
+    // The client already has a 200 event stream (it waited at zero): the upstream's
+    // whole answer (an error, typically) goes as one event, and the stream ends.
+    const std::string event = "data: " + body + "\n\n";  // GCC 12: no temporaries in a co_await condition
+    relayed = co_await client.write_chunk(event);
+    if (relayed) relayed = co_await client.finish_stream();
+  } else {
+    relayed = co_await client.respond(head.status, fields, body);
+  }
+  if (!relayed) out.result = ProxyResult::kClientGone;
+  co_return relayed;
+}
+
 http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::Replica& replica,
                                              const UpstreamRequest& upstream, http::Exchange& client,
                                              const ProxyTimeouts& timeouts, TimePoint started, routing::Ticket& ticket,
@@ -100,17 +163,20 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
     ~Lane() { hold(nullptr); }
   } held{race, lane};
   auto lost = [&] {
-    out.result = ProxyResult::kLost;
-    out.error = UpstreamError::kNone;
-    out.message = "hedge lost the race";
+    mark_lost(out);
     return out;
   };
   // Host names the replica; the blank line ends the head.
-  fmt::memory_buffer host;  // inline: no allocation
-  fmt::format_to(std::back_inserter(host), "Host: {}:{}\r\n\r\n", replica.url.host, replica.url.port);
-  const std::array<http::asio::const_buffer, 3> request{http::asio::buffer(upstream.head),
-                                                        http::asio::buffer(host.data(), host.size()),
-                                                        http::asio::buffer(upstream.body)};
+  // Formatted in place (no allocation) unless the host name is very long.
+  std::array<char, 96> host_line;
+  std::string long_host_line;
+  const auto host = fmt::format_to_n(host_line.data(), host_line.size(), "Host: {}:{}\r\n\r\n", replica.url.host,
+                                     replica.url.port);
+  if (host.size > host_line.size()) long_host_line = fmt::format("Host: {}:{}\r\n\r\n", replica.url.host, replica.url.port);
+  const std::array<http::asio::const_buffer, 3> request{
+      http::asio::buffer(upstream.head),
+      long_host_line.empty() ? http::asio::buffer(host_line.data(), host.size) : http::asio::buffer(long_host_line),
+      http::asio::buffer(upstream.body)};
   auto cs = co_await http::asio::this_coro::cancellation_state;
 
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -228,53 +294,9 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
       out.prompt_tokens = meter.prompt_tokens();
       out.cached_tokens = meter.cached_tokens();
     } else {
-      std::string body;
-      auto rec = co_await reader.read_all(*conn, body, remaining(timeouts, timeouts.idle));
-      if (cs.cancelled() != http::asio::cancellation_type::none) {
-        out.result = ProxyResult::kClientGone;
-        co_return out;
-      }
-      if (race && race->lost(lane)) co_return lost();
-      if (rec) {
-        out.error = classify(rec);
-        out.message = "upstream " + replica.name() + " failed mid-body: " + rec.message();
-        co_return out;  // nothing sent yet: retryable
-      }
-      if (race && !race->claim(lane)) co_return lost();
-      out.ttft = out.last_byte = std::chrono::steady_clock::now() - started;
-      routing::first_token(replica.stats, ticket);
-      UsageMeter meter;
-      meter.feed(body);
-      out.output_tokens = meter.output_tokens();
-      out.prompt_tokens = meter.prompt_tokens();
-      out.cached_tokens = meter.cached_tokens();
-      // The client's header lines: the upstream's content type, Retry-After and x-*
-      // headers (those the gateway sets itself win), then the gateway's own.
-      std::string fields;
-      fields.reserve(256);
-      for (const auto& f : head.fields) {
-        const std::string_view name = f.name;
-        if (!http::iequals(name, "content-type") && !http::iequals(name, "retry-after") && !is_x_header(name)) continue;
-        const bool overridden = std::any_of(extra_headers.begin(), extra_headers.end(),
-                                            [&](const auto& kv) { return http::iequals(kv.first, name); });
-        if (!overridden) http::append_field(fields, name, f.value);
-      }
-      http::append_field(fields, "Server", "tidal");
-      for (const auto& [k, v] : extra_headers) http::append_field(fields, k, v);
-      bool relayed = false;
-      if (client.started()) {
-        // The client already has a 200 event stream (it waited at zero): the upstream's
-        // whole answer (an error, typically) goes as one event, and the stream ends.
-        const std::string event = "data: " + body + "\n\n";  // GCC 12: no temporaries in a co_await condition
-        relayed = co_await client.write_chunk(event);
-        if (relayed) relayed = co_await client.finish_stream();
-      } else {
-        relayed = co_await client.respond(head.status, fields, body);
-      }
-      if (!relayed) {
-        out.result = ProxyResult::kClientGone;
-        co_return out;
-      }
+      const bool relayed =
+          co_await relay_body(*conn, reader, replica, client, timeouts, started, ticket, extra_headers, race, lane, out);
+      if (!relayed) co_return out;
     }
     conn->reusable = reader.keep_alive();
     pool.release(std::move(conn));

@@ -62,6 +62,7 @@ void arm_watch(tcp::socket& socket, const std::shared_ptr<PeerWatch>& w) {
 struct Reading {
   bhttp::status status = bhttp::status::ok;
   std::string message = {};
+  bool keep_alive = false;  // ok: the connection persists after the answer
 };
 
 constexpr size_t kHeadLimit = 64 * 1024, kReadPiece = 2048;
@@ -75,15 +76,6 @@ awaitable<error_code> fill(Stream& stream, std::string& buf, size_t piece, TimeP
   co_return ec;
 }
 
-// Where a connection with nothing buffered reads its next request: one per event-loop
-// thread. A request that arrives whole is parsed where it landed and copied once, into
-// the Request; used only between a read's completion and the next suspension.
-constexpr size_t kScratch = 16 * 1024;
-char* scratch() {
-  thread_local const std::unique_ptr<char[]> bytes(new char[kScratch]);
-  return bytes.get();
-}
-
 void copy_head(const Head& head, Request& req) {
   req.method_string(head.method);
   req.target(head.target);
@@ -93,25 +85,9 @@ void copy_head(const Head& head, Request& req) {
 
 // Reads one request (head and body; chunked bodies decoded) into `req`, by the idle
 // deadline. Bytes past it stay in `buf` (a pipelined request).
-awaitable<Reading> read_request(Stream& stream, std::string& buf, Head& head, Request& req,
-                                const ServerOptions& opts) {
+awaitable<Reading> read_request(Stream& stream, std::string& buf, Request& req, const ServerOptions& opts) {
   const TimePoint deadline = Stream::after(opts.idle_timeout);
-  if (buf.empty()) {
-    char* const bytes = scratch();
-    const auto [ec, n] = co_await stream.read_some(asio::buffer(bytes, kScratch), deadline);
-    if (ec) co_return Reading{bhttp::status::unknown};
-    const std::string_view got(bytes, n);
-    const ParseResult parsed = parse_request_head(got, head);
-    const uint64_t length = head.content_length.value_or(0);
-    if (parsed.status == ParseStatus::kDone && !head.chunked && length <= opts.max_body_bytes &&
-        length <= n - parsed.consumed) {  // the usual case: all of it in one read
-      copy_head(head, req);
-      req.body().assign(got.substr(parsed.consumed, static_cast<size_t>(length)));
-      buf.assign(got.substr(parsed.consumed + static_cast<size_t>(length)));
-      co_return Reading{};
-    }
-    buf.assign(got);  // in parts, or to be refused: the general path below
-  }
+  Head head;  // here, not in the session: a long handler does not hold it
   ParseResult parsed = parse_request_head(buf, head);
   while (parsed.status == ParseStatus::kPartial) {
     if (buf.size() >= kHeadLimit) co_return Reading{bhttp::status::request_header_fields_too_large, "header too large"};
@@ -145,7 +121,7 @@ awaitable<Reading> read_request(Stream& stream, std::string& buf, Head& head, Re
       const error_code ec = co_await fill(stream, buf, kReadPiece, deadline);
       if (ec) co_return Reading{bhttp::status::unknown};
     }
-    co_return Reading{};
+    co_return Reading{bhttp::status::ok, {}, head.keep_alive};
   }
   const uint64_t length = head.content_length.value_or(0);
   if (length > opts.max_body_bytes) co_return Reading{bhttp::status::payload_too_large};
@@ -160,7 +136,18 @@ awaitable<Reading> read_request(Stream& stream, std::string& buf, Head& head, Re
       at += n;
     }
   }
-  co_return Reading{};
+  co_return Reading{bhttp::status::ok, {}, head.keep_alive};
+}
+
+// The server's own answers, each in a short-lived frame of its own (not slots of the
+// session's frame, which lives as long as the connection).
+awaitable<void> answer(Exchange& ex, const ErrorResponder& on_error, bhttp::status status, std::string_view message) {
+  co_await ex.respond(on_error(status, message));
+}
+awaitable<void> answer(Stream& stream, unsigned version, bool keep_alive, const ErrorResponder& on_error,
+                       bhttp::status status, std::string_view message) {
+  Exchange ex(stream, version, keep_alive);
+  co_await answer(ex, on_error, status, message);
 }
 
 }  // namespace
@@ -309,22 +296,20 @@ awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> w
   socket.non_blocking(true, ec);
   Stream stream(std::move(socket));
   std::string buf;  // received, not yet parsed: a request head, its body, a pipelined next request
-  Head head;
   while (true) {
     Request req;
-    const Reading read = co_await read_request(stream, buf, head, req, opts_);
+    const Reading read = co_await read_request(stream, buf, req, opts_);
     if (read.status != bhttp::status::ok) {
       if (read.status != bhttp::status::unknown) {
-        Exchange ex(stream, 11, false);
         const std::string why = read.status == bhttp::status::payload_too_large
                                     ? "request body exceeds the limit of " + std::to_string(opts_.max_body_bytes) + " bytes"
                                     : "malformed HTTP request: " + read.message;
-        co_await ex.respond(on_error_(read.status, why));
+        co_await answer(stream, 11, false, on_error_, read.status, why);
       }
       break;
     }
     ++stats_.requests_total;
-    Exchange ex(stream, req.version(), head.keep_alive, opts_.write_timeout);
+    Exchange ex(stream, req.version(), read.keep_alive, opts_.write_timeout);
     if (draining_) ex.no_keep_alive();
     ++stats_.requests_active;
     struct Active {
@@ -356,12 +341,12 @@ awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> w
     }
     const bool client_left = watch->left;
     if (failed) {
-      if (!ex.started()) co_await ex.respond(on_error_(bhttp::status::internal_server_error, "internal error"));
+      if (!ex.started()) co_await answer(ex, on_error_, bhttp::status::internal_server_error, "internal error");
       break;
     }
     if (client_left) break;
     if (!ex.started()) {
-      co_await ex.respond(on_error_(bhttp::status::internal_server_error, "handler sent no response"));
+      co_await answer(ex, on_error_, bhttp::status::internal_server_error, "handler sent no response");
     }
     if (!ex.keep_alive()) break;
   }

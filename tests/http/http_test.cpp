@@ -179,6 +179,36 @@ TEST_F(ServerTest, AnIdleClientIsDisconnectedAtTheIdleTimeout) {
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(150));
 }
 
+TEST_F(ServerTest, ManyClientsAtOnceEachGetTheirOwnAnswer) {
+  // Requests that become readable together (one epoll batch) must not share a buffer:
+  // each client's answer echoes its own body.
+  start(echo_handler(), ServerOptions{.threads = 2});
+  asio::io_context ctx;
+  constexpr int kClients = 200;
+  std::vector<std::unique_ptr<tcp::socket>> sockets;
+  const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), server_->port());
+  for (int i = 0; i < kClients; ++i) {
+    sockets.push_back(std::make_unique<tcp::socket>(ctx));
+    sockets.back()->connect(ep);
+  }
+  for (int i = 0; i < kClients; ++i) {
+    const std::string body = "client-" + std::to_string(i) + std::string(static_cast<size_t>(i % 7) * 100, 'x');
+    const std::string req = "POST /" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body;
+    asio::write(*sockets[static_cast<size_t>(i)], asio::buffer(req));
+  }
+  for (int i = 0; i < kClients; ++i) {
+    std::string got;
+    error_code ec;
+    char buf[4096];
+    while (!ec) got.append(buf, sockets[static_cast<size_t>(i)]->read_some(asio::buffer(buf), ec));
+    const std::string want = "/" + std::to_string(i) + ":client-" + std::to_string(i) + "x";
+    const std::string want_short = "/" + std::to_string(i) + ":client-" + std::to_string(i);
+    EXPECT_TRUE(got.starts_with("HTTP/1.1 200 OK")) << i << ": " << got;
+    EXPECT_NE(got.find(i % 7 ? want : want_short), std::string::npos) << i << ": " << got;
+  }
+}
+
 TEST_F(ServerTest, OversizedBodiesGet413) {
   start([](Request&, Exchange& ex) -> awaitable<void> { co_await ex.respond(Response{bhttp::status::ok, 11}); },
         ServerOptions{.max_body_bytes = 10});

@@ -170,11 +170,28 @@ class Gateway::Impl {
 
   LoopContext& context(const http::asio::any_io_executor& ex);
 
+  // Not a coroutine: hands the request to its route's coroutine, so that a long
+  // completion does not also hold a dispatcher's frame (GCC gives every temporary of
+  // every branch a slot in a coroutine frame; handle's was 3 KB per open stream).
   http::awaitable<void> handle(Request& req, Exchange& ex);
+  // Every route but the two completion endpoints.
+  http::awaitable<void> other_route(Request& req, Exchange& ex);
 
   http::awaitable<void> models(Exchange& ex);
 
   http::awaitable<void> completion(Request& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name);
+  // What the checks before the queue leave for the attempts.
+  struct Checked {
+    std::optional<openai::CompletionRequest> parsed;
+    std::optional<Pass> pass;
+    Pool* pool = nullptr;
+    std::string pool_name;
+  };
+  // Parse, key, tier, model, rate limits and offload: false when the request was
+  // answered (refused) here. A coroutine of its own, so that its error responses and
+  // denials are not slots of completion's frame for the whole of a stream.
+  http::awaitable<bool> check(Request& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name,
+                              Checked& c);
   // The pool that takes this request instead of `pool` when `pool` is saturated (its
   // offload settings), with the reason; nullptr to stay.
   Pool* offload(Pool& pool, const char** reason);
