@@ -1,5 +1,8 @@
 #include "http/server.h"
 
+#include <array>
+#include <tuple>
+
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/socket_base.hpp>
 
@@ -90,8 +93,10 @@ awaitable<Reading> read_request(Stream& stream, std::string& buf, Request& req, 
   Head head;  // here, not in the session: a long handler does not hold it
   ParseResult parsed = parse_request_head(buf, head);
   while (parsed.status == ParseStatus::kPartial) {
-    if (buf.size() >= kHeadLimit) co_return Reading{bhttp::status::request_header_fields_too_large, "header too large"};
-    const error_code ec = co_await fill(stream, buf, std::max(kReadPiece, buf.size()), deadline);
+    // Never more than the limit in the buffer: a head is refused at 64 KB exactly.
+    const size_t piece = std::min(std::max(kReadPiece, buf.size()), kHeadLimit - std::min(kHeadLimit, buf.size()));
+    if (piece == 0) co_return Reading{bhttp::status::request_header_fields_too_large, "header larger than 64 KB"};
+    const error_code ec = co_await fill(stream, buf, piece, deadline);
     if (ec) co_return Reading{bhttp::status::unknown};
     parsed = parse_request_head(buf, head);
   }
@@ -148,6 +153,22 @@ awaitable<void> answer(Stream& stream, unsigned version, bool keep_alive, const 
                        bhttp::status status, std::string_view message) {
   Exchange ex(stream, version, keep_alive);
   co_await answer(ex, on_error, status, message);
+}
+
+// After refusing a request whose bytes are still coming (a body over the limit, a head
+// too large): stop sending, then read and discard for a while before closing, as
+// nginx's lingering close does. Closing with unread bytes makes the kernel reset the
+// connection, and a reset can destroy the answer before the client has read it.
+awaitable<void> linger(Stream& stream) {
+  error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  const TimePoint deadline = Stream::after(std::chrono::seconds(2));
+  std::array<char, 4096> sink;
+  for (size_t total = 0; !ec && total < (8u << 20);) {
+    size_t n = 0;
+    std::tie(ec, n) = co_await stream.read_some(asio::buffer(sink), deadline);
+    total += n;
+  }
 }
 
 }  // namespace
@@ -305,6 +326,7 @@ awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> w
                                     ? "request body exceeds the limit of " + std::to_string(opts_.max_body_bytes) + " bytes"
                                     : "malformed HTTP request: " + read.message;
         co_await answer(stream, 11, false, on_error_, read.status, why);
+        co_await linger(stream);
       }
       break;
     }

@@ -212,6 +212,17 @@ TEST_F(ServerTest, ManyClientsAtOnceEachGetTheirOwnAnswer) {
   }
 }
 
+TEST_F(ServerTest, AHeadOver64KbGets431AndAChunkedBodyOverTheLimit413) {
+  start(echo_handler(), ServerOptions{.max_body_bytes = 10});
+  // Well over the limit, sent whole: refused at 64 KB, the rest read and dropped (lingering close).
+  const std::string big = exchange_raw(server_->port(), "GET / HTTP/1.1\r\nX-Big: " + std::string(1 << 20, 'a') + "\r\n\r\n");
+  EXPECT_TRUE(big.starts_with("HTTP/1.1 431 ")) << big.substr(0, 80);
+  const std::string chunked = exchange_raw(
+      server_->port(), "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n");
+  EXPECT_TRUE(chunked.starts_with("HTTP/1.1 413 ")) << chunked;
+  EXPECT_NE(chunked.find("exceeds the limit of 10 bytes"), std::string::npos) << chunked;
+}
+
 TEST_F(ServerTest, OversizedBodiesGet413) {
   start([](Request&, Exchange& ex) -> awaitable<void> { co_await ex.respond(Response{bhttp::status::ok, 11}); },
         ServerOptions{.max_body_bytes = 10});
