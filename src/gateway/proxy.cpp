@@ -126,9 +126,9 @@ http::awaitable<bool> relay_body(http::Connection& conn, http::ResponseReader& r
   fields.reserve(256);
   for (const auto& f : head.fields) {
     const std::string_view name = f.name;
-    if (!http::iequals(name, "content-type") && !http::iequals(name, "retry-after") && !is_x_header(name)) continue;
+    if (!http::beast::iequals(name, "content-type") && !http::beast::iequals(name, "retry-after") && !is_x_header(name)) continue;
     const bool overridden = std::any_of(extra_headers.begin(), extra_headers.end(),
-                                        [&](const auto& kv) { return http::iequals(kv.first, name); });
+                                        [&](const auto& kv) { return http::beast::iequals(kv.first, name); });
     if (!overridden) http::append_field(fields, name, f.value);
   }
   http::append_field(fields, "Server", "tidal");
@@ -240,7 +240,7 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
       }
       bhttp::response<bhttp::empty_body> relay{bhttp::int_to_status(head.status), 11};
       for (const auto& f : head.fields) {
-        if (http::iequals(f.name, "content-type") || http::iequals(f.name, "cache-control") || is_x_header(f.name)) {
+        if (http::beast::iequals(f.name, "content-type") || http::beast::iequals(f.name, "cache-control") || is_x_header(f.name)) {
           relay.insert(f.name, f.value);
         }
       }

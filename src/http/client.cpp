@@ -57,11 +57,9 @@ awaitable<error_code> ResponseReader::read_header(Connection& c, std::chrono::mi
   ParseResult parsed = parse_response_head(c.buffer, head_);
   while (parsed.status == ParseStatus::kPartial) {
     if (c.buffer.size() > kHeadLimit) co_return bhttp::error::header_limit;
-    const size_t at = c.buffer.size();
-    c.buffer.resize(at + kHeadPiece);
-    auto [ec, n] = co_await c.stream.read_some(asio::buffer(c.buffer.data() + at, kHeadPiece), deadline);
-    c.buffer.resize(at + n);
-    if (ec == asio::error::eof && at > 0) co_return bhttp::error::partial_message;
+    const size_t had = c.buffer.size();
+    const error_code ec = co_await c.stream.read_append(c.buffer, kHeadPiece, deadline);
+    if (ec == asio::error::eof && had > 0) co_return bhttp::error::partial_message;
     if (ec) co_return ec;
     parsed = parse_response_head(c.buffer, head_);
   }
@@ -100,10 +98,8 @@ awaitable<error_code> ResponseReader::read_into(Connection& c, std::string& out,
     out.append(c.buffer, 0, n);
     c.buffer.erase(0, n);
   } else {
-    out.resize(at + piece);
-    auto [ec, got] = co_await c.stream.read_some(asio::buffer(out.data() + at, piece), Stream::after(timeout));
-    out.resize(at + got);
-    n = got;
+    const error_code ec = co_await c.stream.read_append(out, piece, Stream::after(timeout));
+    n = out.size() - at;
     if (ec == asio::error::eof && framing_ == Framing::kUntilClose) {
       done_ = true;
       co_return error_code{};

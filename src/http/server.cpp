@@ -70,15 +70,6 @@ struct Reading {
 
 constexpr size_t kHeadLimit = 64 * 1024, kReadPiece = 2048;
 
-// Appends what the socket has (up to `piece` bytes) to `buf`.
-awaitable<error_code> fill(Stream& stream, std::string& buf, size_t piece, TimePoint deadline) {
-  const size_t at = buf.size();
-  buf.resize(at + piece);
-  auto [ec, n] = co_await stream.read_some(asio::buffer(buf.data() + at, piece), deadline);
-  buf.resize(at + n);
-  co_return ec;
-}
-
 void copy_head(const Head& head, Request& req) {
   req.method_string(head.method);
   req.target(head.target);
@@ -96,14 +87,14 @@ awaitable<Reading> read_request(Stream& stream, std::string& buf, Request& req, 
     // Never more than the limit in the buffer: a head is refused at 64 KB exactly.
     const size_t piece = std::min(std::max(kReadPiece, buf.size()), kHeadLimit - std::min(kHeadLimit, buf.size()));
     if (piece == 0) co_return Reading{bhttp::status::request_header_fields_too_large, "header larger than 64 KB"};
-    const error_code ec = co_await fill(stream, buf, piece, deadline);
+    const error_code ec = co_await stream.read_append(buf, piece, deadline);
     if (ec) co_return Reading{bhttp::status::unknown};
     parsed = parse_request_head(buf, head);
   }
   if (parsed.status == ParseStatus::kError) co_return Reading{bhttp::status::bad_request, std::string(parsed.error)};
   copy_head(head, req);
   const bool has_body = head.chunked || head.content_length.value_or(0) > 0;
-  if (has_body && head.version >= 11 && buf.size() == parsed.consumed && iequals(head.find("expect"), "100-continue")) {
+  if (has_body && head.version >= 11 && buf.size() == parsed.consumed && beast::iequals(head.find("expect"), "100-continue")) {
     // The client waits for a go-ahead before it sends the body (curl does, for large ones).
     constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     const error_code ec = co_await stream.write(kContinue, deadline);
@@ -123,7 +114,7 @@ awaitable<Reading> read_request(Stream& stream, std::string& buf, Request& req, 
         break;
       }
       buf.resize(at);
-      const error_code ec = co_await fill(stream, buf, kReadPiece, deadline);
+      const error_code ec = co_await stream.read_append(buf, kReadPiece, deadline);
       if (ec) co_return Reading{bhttp::status::unknown};
     }
     co_return Reading{bhttp::status::ok, {}, head.keep_alive};

@@ -90,6 +90,14 @@ awaitable<std::pair<error_code, size_t>> Stream::read_some(asio::mutable_buffer 
   co_return std::pair{settle(ec), n};
 }
 
+awaitable<error_code> Stream::read_append(std::string& out, size_t most, TimePoint deadline) {
+  const size_t at = out.size();
+  out.resize(at + most);
+  auto [ec, n] = co_await read_some(asio::buffer(out.data() + at, most), deadline);
+  out.resize(at + n);
+  co_return ec;
+}
+
 awaitable<error_code> Stream::write(std::string_view bytes, TimePoint deadline) {
   const std::array<asio::const_buffer, 1> one{asio::buffer(bytes.data(), bytes.size())};
   co_return co_await write(one, deadline);

@@ -36,6 +36,8 @@ class Stream {
   awaitable<error_code> connect(const tcp::endpoint& ep, TimePoint deadline);
   // Reads what is there (at least one byte) into `buf`.
   awaitable<std::pair<error_code, size_t>> read_some(asio::mutable_buffer buf, TimePoint deadline);
+  // The same, appending up to `most` bytes to `out`.
+  awaitable<error_code> read_append(std::string& out, size_t most, TimePoint deadline);
   // Writes all of `buffers`.
   awaitable<error_code> write(std::span<const asio::const_buffer> buffers, TimePoint deadline);
   awaitable<error_code> write(std::string_view bytes, TimePoint deadline);

@@ -55,9 +55,6 @@ struct ParseResult {
 [[nodiscard]] ParseResult parse_request_head(std::string_view bytes, Head& out);
 [[nodiscard]] ParseResult parse_response_head(std::string_view bytes, Head& out);
 
-// Case-insensitive ASCII comparison (header names and tokens).
-[[nodiscard]] bool iequals(std::string_view a, std::string_view b);
-
 // Decodes a chunked body in place: decode() takes the raw bytes just received and
 // leaves only the data bytes, returning how many it kept at the front. Chunk
 // extensions are skipped; trailer fields are read and dropped.

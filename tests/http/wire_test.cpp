@@ -51,8 +51,8 @@ std::string random_message(Rng& rng, bool request, std::string& body) {
   bool connection = false;  // one Connection field: with several, Beast lets keep-alive win over close
   for (size_t i = 0; i < n; ++i) {
     std::string name = random_case(rng, pick(rng, names));
-    if (iequals(name, "connection") && std::exchange(connection, true)) continue;
-    std::string value = name.size() == 10 && iequals(name, "connection")
+    if (beast::iequals(name, "connection") && std::exchange(connection, true)) continue;
+    std::string value = name.size() == 10 && beast::iequals(name, "connection")
                             ? pick(rng, {"close", "keep-alive", "Keep-Alive, Upgrade", "upgrade"})
                             : pick(rng, {"a", "text/event-stream", "Bearer sk-1", "1", "x y  z", "\xc3\xa9t\xc3\xa9"});
     m += name + ":" + ows(rng) + value + ows(rng) + "\r\n";
