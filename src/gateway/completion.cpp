@@ -140,8 +140,12 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
                          co_return written;
                        }};
   const WaitTicker* ticker = parsed->stream ? &keepalive : nullptr;
+  // A retry after a failed connect is free: the replica never received the request, so
+  // trying another adds no load (the budget bounds amplification, as nginx's
+  // proxy_next_upstream never counts these). max_attempts still bounds it.
+  bool never_sent = false;
   for (uint32_t attempt = 0; attempt < config_.max_attempts; ++attempt) {
-    if (attempt > 0 && !retry_token.budget) {
+    if (attempt > 0 && !retry_token.budget && !never_sent) {
       if (!pool->retry_budget->try_retry()) {
         metrics_.pool(pool_name).retries_denied->Increment();
         break;  // the budget is spent: answer with the last error
@@ -211,6 +215,7 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
     // Retryable: nothing of the upstream's reached the client (keep-alive comments may have).
     if (out.result == ProxyResult::kRetryable) {
       last_error = out.message;
+      never_sent = out.error == UpstreamError::kConnect && !hedged;
       tried.push_back(id);
       if (hedged) tried.push_back(*hedged);
       if (attempt + 1 < config_.max_attempts) metrics_.pool(pool_name).retries->Increment();

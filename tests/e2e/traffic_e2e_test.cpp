@@ -334,6 +334,30 @@ resilience: {breaker: {consecutive_failures: 3, cooldown_s: 60}}
   EXPECT_NE(gw.proc->log().find("circuit opened replica=127.0.0.1:" + std::to_string(bad.port)), std::string::npos);
 }
 
+TEST(TrafficE2E, ARefusedConnectIsRetriedElsewhereEvenWithNoRetryBudget) {
+  Engine alive = start_engine(), dead = start_engine();
+  // No retry budget at all, and health checks too slow to notice the death first.
+  const std::string cfg = write_temp("refused.yaml", R"(
+resilience: {retry_budget: {percent: 0, min_concurrency: 0}}
+)");
+  Gateway gw = start_gateway({alive.port, dead.port}, 2, {"-c", cfg, "--routing", "round_robin"},
+                             {"TIDAL_HEALTH__INTERVAL_MS=60000"});
+  dead.proc->signal(SIGKILL);
+  ASSERT_TRUE(dead.proc->wait(10s).has_value());
+  // Round robin sends one of the first two requests to the dead replica: its connect is
+  // refused, nothing reached it, so the request moves on without a budget token.
+  for (int i = 0; i < 4; ++i) {
+    auto r = call(gw.port, "POST", "/v1/chat/completions", chat_body("r", 2));
+    EXPECT_EQ(r.status, 200u) << r.body;
+  }
+  const auto m = call(gw.port, "GET", "/metrics").body;
+  const std::string dead_series = "replica=\"127.0.0.1:" + std::to_string(dead.port) + "\"";
+  EXPECT_EQ(metric_sum(m, "tidal_upstream_errors_total", "kind=\"connect\",pool=\"default\"," + dead_series), 1);
+  EXPECT_EQ(metric_sum(m, "tidal_retries_total"), 1);
+  EXPECT_EQ(metric_sum(m, "tidal_retries_denied_total"), 0);
+  EXPECT_EQ(metric(m, "tidal_replica_ready{pool=\"default\"," + dead_series + "}"), 0.0) << "refused: ejected";
+}
+
 TEST(TrafficE2E, HangingReplicaTimesOutAndTheRequestIsRetriedElsewhere) {
   Engine good = start_engine(), hung = start_engine({"--hang-rate", "1"});
   const std::string cfg = write_temp("hang.yaml", R"(
