@@ -24,6 +24,7 @@ ReplicaId Registry::add(std::string pool, http::Url url, http::tcp::endpoint ep,
   r->id = static_cast<ReplicaId>(owned_.size());
   r->pool = std::move(pool);
   r->url = std::move(url);
+  r->host_line = "Host: " + r->url.authority() + "\r\n\r\n";
   r->endpoint = ep;
   r->max_in_flight = max_in_flight;
   r->options = options;

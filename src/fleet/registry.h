@@ -34,6 +34,7 @@ struct Replica {
   ReplicaId id = 0;
   std::string pool;
   http::Url url;
+  std::string host_line;  // "Host: host:port\r\n\r\n": the end of each proxied request's head
   http::tcp::endpoint endpoint;
   uint32_t max_in_flight = 0;  // 0 = unlimited
   ReplicaOptions options;

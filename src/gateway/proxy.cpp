@@ -6,9 +6,6 @@
 #include <algorithm>
 #include <array>
 
-#include <fmt/format.h>
-
-
 namespace tidal::gateway {
 namespace {
 
@@ -167,16 +164,9 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
     return out;
   };
   // Host names the replica; the blank line ends the head.
-  // Formatted in place (no allocation) unless the host name is very long.
-  std::array<char, 96> host_line;
-  std::string long_host_line;
-  const auto host = fmt::format_to_n(host_line.data(), host_line.size(), "Host: {}:{}\r\n\r\n", replica.url.host,
-                                     replica.url.port);
-  if (host.size > host_line.size()) long_host_line = fmt::format("Host: {}:{}\r\n\r\n", replica.url.host, replica.url.port);
-  const std::array<http::asio::const_buffer, 3> request{
-      http::asio::buffer(upstream.head),
-      long_host_line.empty() ? http::asio::buffer(host_line.data(), host.size) : http::asio::buffer(long_host_line),
-      http::asio::buffer(upstream.body)};
+  const std::array<http::asio::const_buffer, 3> request{http::asio::buffer(upstream.head),
+                                                        http::asio::buffer(replica.host_line),
+                                                        http::asio::buffer(upstream.body)};
   auto cs = co_await http::asio::this_coro::cancellation_state;
 
   for (int attempt = 0; attempt < 2; ++attempt) {

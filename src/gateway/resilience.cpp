@@ -60,19 +60,19 @@ void record_attempt(const fleet::Registry& registry, fleet::Replica& replica, co
   if (!failed) return;
   const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
   std::string why;
-  auto log = logger("gateway");
   switch (replica.breaker.record(*failed, now, config, &why)) {
     case fleet::CircuitBreaker::Verdict::kNone: return;
     case fleet::CircuitBreaker::Verdict::kClosed:
       metrics.breaker_open->Set(0);
-      log->info("circuit closed replica={} reason=probe succeeded", replica.name());
+      logger("gateway")->info("circuit closed replica={} reason=probe succeeded", replica.name());
       return;
     case fleet::CircuitBreaker::Verdict::kReopened:
       metrics.breaker_trips->Increment();
-      log->warn("circuit reopened replica={} reason=probe failed", replica.name());
+      logger("gateway")->warn("circuit reopened replica={} reason=probe failed", replica.name());
       return;
     case fleet::CircuitBreaker::Verdict::kTrip: break;
   }
+  const auto& log = logger("gateway");
   // The ejection cap: never open more than max_ejected_pct of the pool's ready replicas.
   size_t ready = 0, open = 0;
   for (const fleet::Replica* r : *registry.snapshot()) {

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace tidal::gateway {
 namespace {
 
@@ -19,12 +23,31 @@ std::optional<uint32_t> number_at(std::string_view buf, size_t at) {
   return static_cast<uint32_t>(v);
 }
 
+// Calls f(p), in order, for each p with d[p] == '\n' or '"': sixteen bytes at a time
+// (one compare per byte class and a bit mask) where SSE2 is there, as on every x86-64.
+template <typename F>
+void for_each_mark(const char* d, size_t n, F&& f) {
+  size_t p = 0;
+#if defined(__SSE2__)
+  const __m128i newline = _mm_set1_epi8('\n'), quote = _mm_set1_epi8('"');
+  for (; p + 16 <= n; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p));
+    auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, newline), _mm_cmpeq_epi8(v, quote))));
+    for (; mask != 0; mask &= mask - 1) f(p + static_cast<size_t>(__builtin_ctz(mask)));
+  }
+#endif
+  for (; p < n; ++p) {
+    if (d[p] == '\n' || d[p] == '"') f(p);
+  }
+}
+
 }  // namespace
 
-// One pass that stops only at '\n' and '"', the first byte of every pattern (six
-// std::string_view::find passes, each comparing at every quote, cost ~3 % of a proxied
-// request). Counted patterns must start before `until` and end after `from`; the usage
-// numbers are taken wherever they are (reading one twice is harmless).
+// Stops only at '\n' and '"', the first byte of every pattern (six std::string_view::find
+// passes, each comparing at every quote, cost ~3 % of a proxied request; a byte-by-byte
+// loop over a 500-byte body still ~8 % of the gateway's instructions). Counted patterns
+// must start before `until` and end after `from`; the usage numbers are taken wherever
+// they are (reading one twice is harmless).
 void UsageMeter::scan(std::string_view buf, size_t from, size_t until) {
   constexpr std::string_view kData = "\ndata:", kDone = "\ndata: [DONE]", kUsageOnly = "\"choices\":[]";
   constexpr std::string_view kCompletion = "\"completion_tokens\":", kPrompt = "\"prompt_tokens\":",
@@ -39,20 +62,19 @@ void UsageMeter::scan(std::string_view buf, size_t from, size_t until) {
     if (!at(p, pat)) return;
     if (auto v = number_at(buf, p + pat.size())) into = v;
   };
-  for (size_t p = 0; p + 1 < n; ++p) {
+  for_each_mark(d, n, [&](size_t p) {
+    if (p + 1 >= n) return;  // every pattern is longer than one byte
     if (d[p] == '\n') {
       if (counts(p, kData)) ++events_;
       if (counts(p, kDone)) ++done_;  // apart: its "\ndata:" may have been counted in the last chunk
-    } else if (d[p] == '"') {
-      if (d[p + 1] == 'c') {
-        if (counts(p, kUsageOnly)) ++usage_only_;
-        number(p, kCompletion, completion_);
-        number(p, kCached, cached_);
-      } else if (d[p + 1] == 'p') {
-        number(p, kPrompt, prompt_);
-      }
+    } else if (d[p + 1] == 'c') {
+      if (counts(p, kUsageOnly)) ++usage_only_;
+      number(p, kCompletion, completion_);
+      number(p, kCached, cached_);
+    } else if (d[p + 1] == 'p') {
+      number(p, kPrompt, prompt_);
     }
-  }
+  });
 }
 
 void UsageMeter::feed(std::string_view bytes) {

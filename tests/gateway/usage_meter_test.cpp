@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 #include "gateway/usage_meter.h"
@@ -46,6 +47,59 @@ TEST(UsageMeterTest, ReadsANonStreamedBody) {
   none.feed(R"({"error":{"message":"bad"}})");
   EXPECT_EQ(none.output_tokens(), 0u);
   EXPECT_FALSE(none.prompt_tokens());
+}
+
+// Random streams (content of random length with quotes, escapes and "c"/"p" after
+// quotes, so marks fall at every offset of the scanner's 16-byte blocks), cut at random.
+TEST(UsageMeterTest, RandomStreamsAndCutsCountExactly) {
+  std::mt19937 rng(7);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  const std::string alphabet = "abcp \\\"xyz:{}[],0123";
+  auto content = [&] {
+    std::string c;
+    for (int i = pick(0, 40); i > 0; --i) {
+      const char ch = alphabet[static_cast<size_t>(pick(0, static_cast<int>(alphabet.size()) - 1))];
+      if (ch == '"' || ch == '\\') c += '\\';  // JSON-escaped, as engines send them
+      c += ch;
+    }
+    return c;
+  };
+  for (int trial = 0; trial < 300; ++trial) {
+    const int events = pick(0, 60);
+    const bool usage = pick(0, 1) == 1;
+    const int prompt = pick(0, 100000), completion = pick(0, 5000), cached = pick(0, prompt);
+    std::string s;
+    for (int i = 0; i < events; ++i) {
+      s += "data: {\"id\":\"" + content() + "\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + content() +
+           "\"}}]}\n\n";
+    }
+    if (usage) {
+      s += "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":" + std::to_string(prompt) +
+           ",\"completion_tokens\":" + std::to_string(completion) +
+           ",\"prompt_tokens_details\":{\"cached_tokens\":" + std::to_string(cached) + "}}}\n\n";
+    }
+    s += "data: [DONE]\n\n";
+    UsageMeter m;
+    for (size_t at = 0; at < s.size();) {
+      const auto len = static_cast<size_t>(pick(1, 200));
+      m.feed(std::string_view(s).substr(at, len));
+      at += len;
+    }
+    ASSERT_EQ(m.output_tokens(), usage ? static_cast<uint32_t>(completion) : static_cast<uint32_t>(events)) << s;
+    if (usage) {
+      ASSERT_EQ(m.prompt_tokens(), static_cast<uint32_t>(prompt)) << s;
+      ASSERT_EQ(m.cached_tokens(), static_cast<uint32_t>(cached)) << s;
+    } else {
+      ASSERT_FALSE(m.prompt_tokens()) << s;
+    }
+    // The same answer as one non-streamed body, the usage object at any offset.
+    UsageMeter body;
+    body.feed("{\"id\":\"" + content() + "\",\"choices\":[{\"message\":{\"content\":\"" + content() +
+              "\"}}],\"usage\":{\"prompt_tokens\":" + std::to_string(prompt) +
+              ",\"completion_tokens\":" + std::to_string(completion) + "}}");
+    ASSERT_EQ(body.output_tokens(), static_cast<uint32_t>(completion));
+    ASSERT_EQ(body.prompt_tokens(), static_cast<uint32_t>(prompt));
+  }
 }
 
 }  // namespace
