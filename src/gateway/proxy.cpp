@@ -76,7 +76,7 @@ UpstreamRequest make_upstream_request(http::Request& client, bool strip_authoriz
     }
     // llama-server keeps generating for requests that carry a conversation id after the
     // client leaves; the gateway relies on disconnects to free slots.
-    if (http::beast::iequals(f.name_string(), "x-conversation-id")) continue;
+    if (http::iequals(f.name_string(), "x-conversation-id")) continue;
     http::append_field(h, f.name_string(), f.value());
   }
   if (!authorization.empty()) http::append_field(h, "Authorization", authorization);
@@ -123,9 +123,9 @@ http::awaitable<bool> relay_body(http::Connection& conn, http::ResponseReader& r
   fields.reserve(256);
   for (const auto& f : head.fields) {
     const std::string_view name = f.name;
-    if (!http::beast::iequals(name, "content-type") && !http::beast::iequals(name, "retry-after") && !is_x_header(name)) continue;
+    if (!http::iequals(name, "content-type") && !http::iequals(name, "retry-after") && !is_x_header(name)) continue;
     const bool overridden = std::any_of(extra_headers.begin(), extra_headers.end(),
-                                        [&](const auto& kv) { return http::beast::iequals(kv.first, name); });
+                                        [&](const auto& kv) { return http::iequals(kv.first, name); });
     if (!overridden) http::append_field(fields, name, f.value);
   }
   http::append_field(fields, "Server", "tidal");
@@ -230,7 +230,7 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
       }
       bhttp::response<bhttp::empty_body> relay{bhttp::int_to_status(head.status), 11};
       for (const auto& f : head.fields) {
-        if (http::beast::iequals(f.name, "content-type") || http::beast::iequals(f.name, "cache-control") || is_x_header(f.name)) {
+        if (http::iequals(f.name, "content-type") || http::iequals(f.name, "cache-control") || is_x_header(f.name)) {
           relay.insert(f.name, f.value);
         }
       }

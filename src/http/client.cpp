@@ -158,7 +158,7 @@ std::string serialize(const Request& req) {
 
 std::string SimpleResponse::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (beast::iequals(k, name)) return v;
+    if (iequals(k, name)) return v;
   }
   return {};
 }

@@ -94,7 +94,7 @@ awaitable<Reading> read_request(Stream& stream, std::string& buf, Request& req, 
   if (parsed.status == ParseStatus::kError) co_return Reading{bhttp::status::bad_request, std::string(parsed.error)};
   copy_head(head, req);
   const bool has_body = head.chunked || head.content_length.value_or(0) > 0;
-  if (has_body && head.version >= 11 && buf.size() == parsed.consumed && beast::iequals(head.find("expect"), "100-continue")) {
+  if (has_body && head.version >= 11 && buf.size() == parsed.consumed && iequals(head.find("expect"), "100-continue")) {
     // The client waits for a go-ahead before it sends the body (curl does, for large ones).
     constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     const error_code ec = co_await stream.write(kContinue, deadline);

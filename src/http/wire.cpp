@@ -86,24 +86,24 @@ ParseResult parse_fields(std::string_view lines, size_t head_size, Head& out) {
     const std::string_view value = trim(line.substr(colon + 1));
     if (!is_field_value(value)) return fail("bad header value");
     out.fields.push_back({name, value});
-    if (boost::beast::iequals(name, "content-length")) {
+    if (iequals(name, "content-length")) {
       uint64_t n = 0;
       const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
       if (ec != std::errc() || end != value.data() + value.size() || value.empty()) return fail("bad Content-Length");
       if (out.content_length && *out.content_length != n) return fail("conflicting Content-Length");
       out.content_length = n;
-    } else if (boost::beast::iequals(name, "transfer-encoding")) {
+    } else if (iequals(name, "transfer-encoding")) {
       for_each_token(value, [&](std::string_view coding) {
-        if (boost::beast::iequals(coding, "chunked") && !out.chunked) {
+        if (iequals(coding, "chunked") && !out.chunked) {
           out.chunked = true;
         } else {
           bad_coding = true;  // only chunked, once, is understood
         }
       });
-    } else if (boost::beast::iequals(name, "connection")) {
+    } else if (iequals(name, "connection")) {
       for_each_token(value, [&](std::string_view option) {
-        if (boost::beast::iequals(option, "close")) close = true;
-        if (boost::beast::iequals(option, "keep-alive")) keep_alive = true;
+        if (iequals(option, "close")) close = true;
+        if (iequals(option, "keep-alive")) keep_alive = true;
       });
     }
   }
@@ -123,7 +123,7 @@ size_t head_size(std::string_view bytes) {
 
 std::string_view Head::find(std::string_view name) const {
   for (const auto& f : fields) {
-    if (boost::beast::iequals(f.name, name)) return f.value;
+    if (iequals(f.name, name)) return f.value;
   }
   return {};
 }

@@ -14,9 +14,17 @@
 #include <string>
 #include <string_view>
 
+#include <boost/beast/core/string.hpp>
 #include <boost/container/small_vector.hpp>
 
 namespace tidal::http {
+
+// Case-insensitive equality of header names and tokens, with the length compared
+// inline: Beast's iequals is out of line, and most names tested against one are of
+// another length (the calls were ~4 % of a proxied request's instructions).
+[[nodiscard]] inline bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && boost::beast::iequals(a, b);
+}
 
 struct Field {
   std::string_view name;
