@@ -178,33 +178,8 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
     if (!tier.hedge) {
       outs[0] = co_await try_replica(ctx, *pool, policy, info, upstream, ex, timeouts, t0, id, pass, nullptr, 0);
     } else {
-      // Hedging: no first token after the delay → a copy on another replica; the first
-      // to answer claims the client and closes the other's upstream connection.
-      http::asio::steady_timer delay(co_await http::asio::this_coro::executor);
-      auto original = [&]() -> http::awaitable<void> {
-        outs[0] = co_await try_replica(ctx, *pool, policy, info, upstream, ex, timeouts, t0, id, pass, &race, 0);
-        delay.cancel();  // answered (or failed) before the delay: no hedge
-      };
-      auto hedge = [&]() -> http::awaitable<void> {
-        delay.expires_after(ms((tier.hedge_delay_ms > 0 ? tier.hedge_delay_ms : pool->load->recent_ttft_p95_ms()) / 1000));
-        auto [ec] = co_await delay.async_wait(http::use_tuple);
-        if (ec || race.winner >= 0) co_return;
-        if (!retry_token.budget) {
-          if (!pool->retry_budget->try_retry()) {
-            metrics_.pool(pool_name).retries_denied->Increment();
-            co_return;
-          }
-          retry_token.budget = pool->retry_budget.get();
-        }
-        std::vector<ReplicaId> exclude = tried;
-        exclude.push_back(id);
-        hedged = pool->queue->try_admit_now(policy, info, exclude, pass.who.tier);
-        if (!hedged) co_return;
-        metrics_.pool(pool_name).hedges->Increment();
-        outs[1] = co_await try_replica(ctx, *pool, policy, info, upstream, ex, timeouts, t0, *hedged, pass, &race, 1);
-      };
-      co_await (original() && hedge());
-      if (race.winner == 1) metrics_.pool(pool_name).hedges_won->Increment();
+      co_await hedged_attempt(ctx, *pool, policy, info, upstream, ex, timeouts, t0, id, pass, tried,
+                              retry_token.budget, race, hedged, outs);
     }
     const bool hedge_won = race.winner == 1;
     const ProxyOutcome& out = hedge_won ? outs[1] : outs[0];
@@ -234,6 +209,44 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
                              "upstream_error");
   metrics_.count_request(pool_name, name, 502);
   co_await respond_error(ex, e, pass.headers);
+}
+
+// Hedging: no first token after the tier's delay → a copy on another free replica; the
+// first to answer claims the client and closes the other's upstream connection. In a
+// frame of its own: the timer and the race live only in hedged tiers' requests (an
+// open stream holds completion()'s frame for its whole length).
+http::awaitable<void> Gateway::Impl::hedged_attempt(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
+                                                    const routing::RequestInfo& info, const UpstreamRequest& upstream,
+                                                    Exchange& ex, const ProxyTimeouts& timeouts, TimePoint t0,
+                                                    ReplicaId id, const Pass& pass, const std::vector<ReplicaId>& tried,
+                                                    RetryBudget*& retry_token, HedgeRace& race,
+                                                    std::optional<ReplicaId>& hedged, ProxyOutcome (&outs)[2]) {
+  const admission::TierConfig& tier = pool.queue->config().tiers[pass.who.tier];
+  http::asio::steady_timer delay(co_await http::asio::this_coro::executor);
+  auto original = [&]() -> http::awaitable<void> {
+    outs[0] = co_await try_replica(ctx, pool, policy, info, upstream, ex, timeouts, t0, id, pass, &race, 0);
+    delay.cancel();  // answered (or failed) before the delay: no hedge
+  };
+  auto hedge = [&]() -> http::awaitable<void> {
+    delay.expires_after(ms((tier.hedge_delay_ms > 0 ? tier.hedge_delay_ms : pool.load->recent_ttft_p95_ms()) / 1000));
+    auto [ec] = co_await delay.async_wait(http::use_tuple);
+    if (ec || race.winner >= 0) co_return;
+    if (!retry_token) {
+      if (!pool.retry_budget->try_retry()) {
+        metrics_.pool(pool.config.name).retries_denied->Increment();
+        co_return;
+      }
+      retry_token = pool.retry_budget.get();
+    }
+    std::vector<ReplicaId> exclude = tried;
+    exclude.push_back(id);
+    hedged = pool.queue->try_admit_now(policy, info, exclude, pass.who.tier);
+    if (!hedged) co_return;
+    metrics_.pool(pool.config.name).hedges->Increment();
+    outs[1] = co_await try_replica(ctx, pool, policy, info, upstream, ex, timeouts, t0, *hedged, pass, &race, 1);
+  };
+  co_await (original() && hedge());
+  if (race.winner == 1) metrics_.pool(pool.config.name).hedges_won->Increment();
 }
 
 Pool* Gateway::Impl::offload(Pool& pool, const char** reason) {

@@ -144,6 +144,32 @@ http::awaitable<bool> relay_body(http::Connection& conn, http::ResponseReader& r
   co_return relayed;
 }
 
+// The client's event-stream head: the upstream's status, content type, cache control
+// and x-* headers, then the gateway's own. Apart from proxy_exchange, whose frame an
+// open stream holds to its end, as the next one is.
+http::awaitable<bool> open_stream(http::Exchange& client, const http::Head& head,
+                                  std::span<const std::pair<std::string, std::string>> extra_headers) {
+  bhttp::response<bhttp::empty_body> relay{bhttp::int_to_status(head.status), 11};
+  for (const auto& f : head.fields) {
+    if (http::iequals(f.name, "content-type") || http::iequals(f.name, "cache-control") || is_x_header(f.name)) {
+      relay.insert(f.name, f.value);
+    }
+  }
+  relay.set(bhttp::field::server, "tidal");
+  for (const auto& [k, v] : extra_headers) relay.set(k, v);
+  co_return co_await client.start_stream(std::move(relay));
+}
+
+// A stream the upstream broke off: the client gets an error event in OpenAI's shape and a
+// proper end of the stream, never a silent truncation. True if both were sent.
+http::awaitable<bool> end_with_error(http::Exchange& client, const std::string& message) {
+  const std::string event =
+      "data: " + openai::error_body(make_error(ErrorKind::kUpstream, message, "", "upstream_error")) + "\n\n";
+  bool ended = co_await client.write_chunk(event);
+  if (ended) ended = co_await client.finish_stream();
+  co_return ended;
+}
+
 http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::Replica& replica,
                                              const UpstreamRequest& upstream, http::Exchange& client,
                                              const ProxyTimeouts& timeouts, TimePoint started, routing::Ticket& ticket,
@@ -228,17 +254,9 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
         }
         if (!race->claim(lane)) co_return lost();
       }
-      bhttp::response<bhttp::empty_body> relay{bhttp::int_to_status(head.status), 11};
-      for (const auto& f : head.fields) {
-        if (http::iequals(f.name, "content-type") || http::iequals(f.name, "cache-control") || is_x_header(f.name)) {
-          relay.insert(f.name, f.value);
-        }
-      }
-      relay.set(bhttp::field::server, "tidal");
-      for (const auto& [k, v] : extra_headers) relay.set(k, v);
       // A stream that waited at zero started its response already (keep-alive comments).
       bool open = client.started();
-      if (!open) open = co_await client.start_stream(std::move(relay));
+      if (!open) open = co_await open_stream(client, head, extra_headers);
       if (!open) {
         out.result = ProxyResult::kClientGone;
         co_return out;
@@ -256,13 +274,7 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
           out.result = ProxyResult::kBroken;
           out.error = classify(rec);
           out.message = "upstream " + replica.name() + " broke off the stream: " + rec.message();
-          // The client gets an error event in OpenAI's shape and a proper end of the
-          // stream, never a silent truncation.
-          const std::string event =
-              "data: " + openai::error_body(make_error(ErrorKind::kUpstream, out.message, "", "upstream_error")) + "\n\n";
-          bool ended = co_await client.write_chunk(event);
-          if (ended) ended = co_await client.finish_stream();
-          out.client_saw_error_event = ended;
+          out.client_saw_error_event = co_await end_with_error(client, out.message);
           co_return out;
         }
         if (piece.empty()) continue;

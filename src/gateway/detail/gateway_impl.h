@@ -199,6 +199,12 @@ class Gateway::Impl {
                                         const routing::RequestInfo& info, const UpstreamRequest& upstream, Exchange& ex,
                                         const ProxyTimeouts& timeouts, TimePoint t0, ReplicaId id,
                                         const Pass& pass, HedgeRace* race, int lane);
+  // The original attempt and, after the tier's hedge delay, a copy elsewhere (completion.cpp).
+  http::awaitable<void> hedged_attempt(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
+                                       const routing::RequestInfo& info, const UpstreamRequest& upstream, Exchange& ex,
+                                       const ProxyTimeouts& timeouts, TimePoint t0, ReplicaId id, const Pass& pass,
+                                       const std::vector<ReplicaId>& tried, RetryBudget*& retry_token, HedgeRace& race,
+                                       std::optional<ReplicaId>& hedged, ProxyOutcome (&outs)[2]);
 
   // Coroutine frames are destroyed in ~Impl (server_.shutdown()) before any member.
   GatewayConfig config_;
