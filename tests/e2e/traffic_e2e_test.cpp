@@ -202,8 +202,10 @@ TEST(TrafficE2E, UpstreamBreakingMidStreamEndsWithAnSseErrorEvent) {
   EXPECT_NE(r.body.find("data: {\"error\":"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("upstream_error"), std::string::npos);
   EXPECT_EQ(r.body.find("[DONE]"), std::string::npos);
-  const auto m = call(gw.port, "GET", "/metrics").body;
-  EXPECT_EQ(metric_sum(m, "tidal_requests_total", "code=\"502\""), 1);
+  // Counted once the stream has ended, on the gateway's side of the last write (and the
+  // scrape may be served by the other event loop first): awaited, not read once.
+  EXPECT_TRUE(wait_until(
+      [&] { return metric_sum(call(gw.port, "GET", "/metrics").body, "tidal_requests_total", "code=\"502\"") == 1; }, 5s));
 }
 
 TEST(TrafficE2E, ClientThatStopsReadingFreesItsSlot) {
