@@ -145,12 +145,8 @@ http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, open
   // proxy_next_upstream never counts these). max_attempts still bounds it.
   bool never_sent = false;
   for (uint32_t attempt = 0; attempt < config_.max_attempts; ++attempt) {
-    if (attempt > 0 && !retry_token.budget && !never_sent) {
-      if (!pool->retry_budget->try_retry()) {
-        metrics_.pool(pool_name).retries_denied->Increment();
-        break;  // the budget is spent: answer with the last error
-      }
-      retry_token.budget = pool->retry_budget.get();
+    if (attempt > 0 && !never_sent && !take_retry(*pool, retry_token.budget)) {
+      break;  // the budget is spent: answer with the last error
     }
     auto admitted = co_await pool->queue->admit(policy, info, tried, pass.who, ticker);
     if (!admitted) {
@@ -231,13 +227,7 @@ http::awaitable<void> Gateway::Impl::hedged_attempt(LoopContext& ctx, Pool& pool
     delay.expires_after(ms((tier.hedge_delay_ms > 0 ? tier.hedge_delay_ms : pool.load->recent_ttft_p95_ms()) / 1000));
     auto [ec] = co_await delay.async_wait(http::use_tuple);
     if (ec || race.winner >= 0) co_return;
-    if (!retry_token) {
-      if (!pool.retry_budget->try_retry()) {
-        metrics_.pool(pool.config.name).retries_denied->Increment();
-        co_return;
-      }
-      retry_token = pool.retry_budget.get();
-    }
+    if (!take_retry(pool, retry_token)) co_return;
     std::vector<ReplicaId> exclude = tried;
     exclude.push_back(id);
     hedged = pool.queue->try_admit_now(policy, info, exclude, pass.who.tier);
@@ -247,6 +237,18 @@ http::awaitable<void> Gateway::Impl::hedged_attempt(LoopContext& ctx, Pool& pool
   };
   co_await (original() && hedge());
   if (race.winner == 1) metrics_.pool(pool.config.name).hedges_won->Increment();
+}
+
+// A request holds at most one token of its pool's retry budget, taken by its first retry
+// or hedge; false (and counted) when the budget is spent.
+bool Gateway::Impl::take_retry(Pool& pool, RetryBudget*& token) {
+  if (token) return true;
+  if (!pool.retry_budget->try_retry()) {
+    metrics_.pool(pool.config.name).retries_denied->Increment();
+    return false;
+  }
+  token = pool.retry_budget.get();
+  return true;
 }
 
 Pool* Gateway::Impl::offload(Pool& pool, const char** reason) {

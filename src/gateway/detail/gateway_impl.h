@@ -199,6 +199,8 @@ class Gateway::Impl {
                                         const routing::RequestInfo& info, const UpstreamRequest& upstream, Exchange& ex,
                                         const ProxyTimeouts& timeouts, TimePoint t0, ReplicaId id,
                                         const Pass& pass, HedgeRace* race, int lane);
+  // Takes the request's retry-budget token unless it holds one; false when spent.
+  bool take_retry(Pool& pool, RetryBudget*& token);
   // The original attempt and, after the tier's hedge delay, a copy elsewhere (completion.cpp).
   http::awaitable<void> hedged_attempt(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
                                        const routing::RequestInfo& info, const UpstreamRequest& upstream, Exchange& ex,
