@@ -8,21 +8,10 @@
 
 #include "common/internal_errors.h"
 #include "common/log.h"
+#include "http/peer_watch.h"
 #include "http/wire.h"
 
 namespace tidal::http {
-
-// The disconnect watch of one connection: while a handler runs, a peek at the client
-// socket (MSG_PEEK: nothing is consumed, a pipelined next request stays in the socket)
-// completes when the client closes or resets the connection, and then cancels the
-// session coroutine's pending operation, i.e. the handler's. One per connection; a
-// peek completing after its request finished (generation changed) does nothing.
-struct PeerWatch {
-  asio::cancellation_signal cancel;
-  uint64_t generation = 0;  // bumped when a handler starts and when it ends
-  bool armed = false;       // the current handler is watched
-  bool left = false;        // the client left while a handler ran
-};
 
 namespace {
 
@@ -33,31 +22,6 @@ Response default_error(bhttp::status status, std::string_view message) {
   res.set(bhttp::field::content_type, "text/plain");
   res.body() = std::string(message) + "\n";
   return res;
-}
-
-// Waits for the client socket to become readable, then peeks: bytes are a pipelined
-// request, to be read after this one; end of stream or a reset is the client leaving.
-// Not a speculative MSG_PEEK read (as before): one that saw the end of the stream
-// before the handler finished made Asio stop trying reads speculatively on that
-// socket, and the session's next read then waited for an edge that never came, until
-// the idle timeout. The socket outlives the wait's handler while the watch is armed
-// (the session cancels the wait and bumps the generation before it closes the socket).
-void arm_watch(tcp::socket& socket, const std::shared_ptr<PeerWatch>& w) {
-  w->armed = true;
-  socket.async_wait(tcp::socket::wait_read, [w, gen = w->generation, &socket](error_code ec) {
-    if (ec == asio::error::operation_aborted) return;  // the request ended first
-    if (gen != w->generation || !w->armed) return;     // that request is over
-    char probe = 0;
-    const size_t n = socket.receive(asio::buffer(&probe, 1), tcp::socket::message_peek, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      arm_watch(socket, w);  // a spurious wake-up
-      return;
-    }
-    w->armed = false;
-    if (!ec && n > 0) return;  // a pipelined request: read after this one
-    w->left = true;            // eof or reset
-    w->cancel.emit(asio::cancellation_type::terminal);
-  });
 }
 
 // What reading a request came to: ok, a status to answer with (then close), or
@@ -171,6 +135,7 @@ Server::Server(ServerOptions opts, Handler handler, ErrorResponder on_error)
   for (unsigned i = 0; i < opts_.threads; ++i) {
     loops_.push_back(std::make_unique<Loop>(1));
     guards_.emplace_back(loops_.back()->get_executor());
+    sweeps_.push_back(std::make_unique<WatchSweep>(loops_.back()->get_executor(), opts_.watch_after, stats_.watches_armed));
   }
 }
 
@@ -200,17 +165,17 @@ void Server::listen() {
     acceptors_.push_back(std::move(acceptor));
   }
   port_ = port;
-  for (auto& acceptor : acceptors_) spawn_accept_loop(*acceptor);
+  for (size_t i = 0; i < acceptors_.size(); ++i) spawn_accept_loop(*acceptors_[i], *sweeps_[i]);
   listening_ = true;
 }
 
 // The accept loop never dies silently: an exception is logged, counted, and the loop
 // starts again while its acceptor is open.
-void Server::spawn_accept_loop(tcp::acceptor& acceptor) {
-  asio::co_spawn(acceptor.get_executor(), accept_loop(acceptor), [this, &acceptor](std::exception_ptr e) {
+void Server::spawn_accept_loop(tcp::acceptor& acceptor, WatchSweep& sweep) {
+  asio::co_spawn(acceptor.get_executor(), accept_loop(acceptor, sweep), [this, &acceptor, &sweep](std::exception_ptr e) {
     if (!e) return;
     count_failure(e, "accept loop failed, restarting");
-    if (acceptor.is_open()) spawn_accept_loop(acceptor);
+    if (acceptor.is_open()) spawn_accept_loop(acceptor, sweep);
   });
 }
 
@@ -261,7 +226,7 @@ void Server::join() {
   threads_.clear();
 }
 
-awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
+awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, WatchSweep& sweep) {
   auto log = logger("http");
   while (acceptor.is_open()) {
     auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
@@ -289,14 +254,14 @@ awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
     // cancels whatever the session (i.e. its handler) is waiting for.
     auto watch = std::make_shared<PeerWatch>();
     auto slot = watch->cancel.slot();
-    asio::co_spawn(acceptor.get_executor(), session(std::move(socket), watch),
+    asio::co_spawn(acceptor.get_executor(), session(std::move(socket), watch, sweep),
                    asio::bind_cancellation_slot(slot, [this, watch](std::exception_ptr e) {
                      if (e) count_failure(e, "session failed");
                    }));
   }
 }
 
-awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> watch) {
+awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> watch, WatchSweep& sweep) {
   ++stats_.connections_open;
   ++stats_.connections_total;
   struct Closing {
@@ -333,24 +298,29 @@ awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> w
     // Nothing buffered: give the read buffer back while the handler runs (an event
     // stream may run for minutes; the next request gets a fresh one).
     if (buf.empty()) std::string().swap(buf);
-    ++watch->generation;
-    if (opts_.watch_disconnect && buf.size() == 0) arm_watch(stream.socket(), watch);
-    try {
-      co_await handler_(req, ex);
-    } catch (const std::exception& e) {
-      if (watch->left) break;  // cancelled because the client left: not a failure
-      ++stats_.internal_errors;
-      ++internal_errors();
-      logger("http")->error("handler failed target={} error={}", std::string_view(req.target()), e.what());
-      failed = true;
-    }
-    ++watch->generation;
-    if (watch->armed) {
-      // The peek is still pending: take it off the socket now, or the next request's
-      // bytes would wake it for nothing (one more syscall per request).
-      watch->armed = false;
-      error_code ignored;
-      stream.socket().cancel(ignored);
+    {
+      // Watched while the handler runs: off the sweep's list and unwatched however it
+      // ends (a frame destroyed at shutdown included).
+      struct Watched {
+        WatchSweep& sweep;
+        PeerWatch& w;
+        tcp::socket& socket;
+        ~Watched() {
+          ++w.generation;
+          sweep.stop(w, socket);
+        }
+      } watched{sweep, *watch, stream.socket()};
+      ++watch->generation;
+      if (opts_.watch_disconnect && buf.size() == 0) sweep.start(watch, stream.socket());
+      try {
+        co_await handler_(req, ex);
+      } catch (const std::exception& e) {
+        if (watch->left) break;  // cancelled because the client left: not a failure
+        ++stats_.internal_errors;
+        ++internal_errors();
+        logger("http")->error("handler failed target={} error={}", std::string_view(req.target()), e.what());
+        failed = true;
+      }
     }
     const bool client_left = watch->left;
     if (failed) {

@@ -35,6 +35,10 @@ struct ServerOptions {
   uint32_t max_connections = 0;                   // open client connections; more get 503 and are closed; 0 = no cap
   int send_buffer_bytes = 0;                      // SO_SNDBUF of client sockets (nginx listen sndbuf=); 0 = the OS's
   bool watch_disconnect = true;                   // cancel handlers when the client leaves
+  // How long a handler runs before its client is watched: a request answered sooner
+  // costs no watch (arming one is a system call); one that runs longer is cancelled
+  // when its client leaves. 0: from the handler's start.
+  std::chrono::milliseconds watch_after{50};
   std::string server_name = "tidal";
 };
 
@@ -53,9 +57,11 @@ struct ServerStats {
   std::atomic<uint64_t> internal_errors{0};
   std::atomic<uint64_t> requests_active{0};       // handlers running
   std::atomic<uint64_t> connections_refused{0};   // over max_connections
+  std::atomic<uint64_t> watches_armed{0};         // handlers whose client was watched (ran past watch_after)
 };
 
 struct PeerWatch;
+class WatchSweep;
 
 class Server {
  public:
@@ -89,10 +95,10 @@ class Server {
   [[nodiscard]] const ServerOptions& options() const { return opts_; }
 
  private:
-  awaitable<void> accept_loop(tcp::acceptor& acceptor);
-  void spawn_accept_loop(tcp::acceptor& acceptor);
+  awaitable<void> accept_loop(tcp::acceptor& acceptor, WatchSweep& sweep);
+  void spawn_accept_loop(tcp::acceptor& acceptor, WatchSweep& sweep);
   void count_failure(std::exception_ptr e, std::string_view what);
-  awaitable<void> session(tcp::socket socket, std::shared_ptr<PeerWatch> watch);
+  awaitable<void> session(tcp::socket socket, std::shared_ptr<PeerWatch> watch, WatchSweep& sweep);
 
   ServerOptions opts_;
   Handler handler_;
@@ -101,6 +107,9 @@ class Server {
   std::vector<std::unique_ptr<Loop>> loops_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  // One per loop, after loops_: destroyed first, while their timers' loops exist (and
+  // alive while shutdown() destroys the sessions that are listed in them).
+  std::vector<std::unique_ptr<WatchSweep>> sweeps_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
   std::atomic<bool> listening_{false};

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <future>
+#include <thread>
 
 #include "http/client.h"
 #include "http/server.h"
@@ -249,6 +251,88 @@ TEST_F(ServerTest, ClientDisconnectCancelsTheHandler) {
   ASSERT_EQ(started.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
   s.close();
   EXPECT_EQ(cancelled.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+}
+
+// Arming a watch costs a system call: a handler is watched only once it has run for
+// watch_after, so quick answers cost none; 0 watches every handler from its start.
+TEST_F(ServerTest, AHandlerIsWatchedOnlyOnceItOutlivesWatchAfter) {
+  start(
+      [&](Request& req, Exchange& ex) -> awaitable<void> {
+        if (req.target() == "/slow") {
+          asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(300));
+          co_await t.async_wait(use_tuple);
+        }
+        Response res{bhttp::status::ok, 11};
+        res.body() = "ok";
+        co_await ex.respond(std::move(res));
+      },
+      ServerOptions{.watch_after = std::chrono::milliseconds(100)});
+  for (int i = 0; i < 20; ++i) {
+    auto [ec, res] = call(Request{bhttp::verb::get, "/quick", 11});
+    ASSERT_FALSE(ec);
+    ASSERT_EQ(res.status, 200u);
+  }
+  EXPECT_EQ(server_->stats().watches_armed.load(), 0u);
+  auto [ec, res] = call(Request{bhttp::verb::get, "/slow", 11});
+  ASSERT_FALSE(ec);
+  EXPECT_EQ(res.body, "ok");
+  EXPECT_EQ(server_->stats().watches_armed.load(), 1u);
+
+  server_.reset();
+  start(
+      [&](Request&, Exchange& ex) -> awaitable<void> {
+        Response res{bhttp::status::ok, 11};
+        co_await ex.respond(std::move(res));
+      },
+      ServerOptions{.watch_after = std::chrono::milliseconds(0)});
+  for (int i = 0; i < 5; ++i) ASSERT_FALSE(call(Request{bhttp::verb::get, "/quick", 11}).first);
+  EXPECT_EQ(server_->stats().watches_armed.load(), 5u);
+}
+
+// Handlers that start together are watched as each comes of age, and a client that
+// leaves is noticed after that however many others run.
+TEST_F(ServerTest, ClientsLeavingAmongManyRunningHandlersCancelTheirsOnly) {
+  constexpr int kClients = 40;
+  std::atomic<int> started{0}, cancelled{0};
+  start(
+      [&](Request&, Exchange& ex) -> awaitable<void> {
+        ++started;
+        asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(2));
+        auto [ec] = co_await t.async_wait(use_tuple);
+        if (ec == asio::error::operation_aborted) {
+          ++cancelled;
+          co_return;
+        }
+        Response res{bhttp::status::ok, 11};
+        res.body() = "done";
+        co_await ex.respond(std::move(res));
+      },
+      ServerOptions{.threads = 2, .watch_after = std::chrono::milliseconds(20)});
+  asio::io_context ctx;
+  std::vector<tcp::socket> sockets;
+  const std::string req = "GET /wait HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < kClients; ++i) {
+    sockets.emplace_back(ctx).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+    asio::write(sockets.back(), asio::buffer(req));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (started.load() < kClients && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ASSERT_EQ(started.load(), kClients);
+  for (int i = 0; i < kClients; i += 2) sockets[static_cast<size_t>(i)].close();  // every other client leaves
+  // The others get their answers.
+  for (int i = 1; i < kClients; i += 2) {
+    std::string got;
+    std::array<char, 512> piece;
+    error_code ec;
+    while (got.find("done") == std::string::npos && !ec) {
+      const size_t n = sockets[static_cast<size_t>(i)].read_some(asio::buffer(piece), ec);
+      got.append(piece.data(), n);
+    }
+    EXPECT_NE(got.find("done"), std::string::npos) << "client " << i;
+  }
+  while (cancelled.load() < kClients / 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  EXPECT_EQ(cancelled.load(), kClients / 2);
+  EXPECT_EQ(server_->stats().watches_armed.load(), static_cast<uint64_t>(kClients));
 }
 
 }  // namespace
