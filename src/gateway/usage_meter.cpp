@@ -23,29 +23,35 @@ std::optional<uint32_t> number_at(std::string_view buf, size_t at) {
   return static_cast<uint32_t>(v);
 }
 
-// Calls f(p), in order, for each p with d[p] == '\n' or '"': sixteen bytes at a time
-// (one compare per byte class and a bit mask) where SSE2 is there, as on every x86-64.
+// Calls f(p), in order, for each p where a pattern may start: d[p] == '\n', or d[p] ==
+// '"' followed by 'c' or 'p' (the quoted patterns' first letters; most keys and
+// values of a JSON body start otherwise). Sixteen bytes at a time where SSE2 is there,
+// as on every x86-64: one compare per byte class and a bit mask.
 template <typename F>
 void for_each_mark(const char* d, size_t n, F&& f) {
   size_t p = 0;
 #if defined(__SSE2__)
-  const __m128i newline = _mm_set1_epi8('\n'), quote = _mm_set1_epi8('"');
-  for (; p + 16 <= n; p += 16) {
+  const __m128i newline = _mm_set1_epi8('\n'), quote = _mm_set1_epi8('"'), c = _mm_set1_epi8('c'),
+                pl = _mm_set1_epi8('p');
+  for (; p + 17 <= n; p += 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p));
-    auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, newline), _mm_cmpeq_epi8(v, quote))));
+    const __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p + 1));
+    const __m128i quoted_key = _mm_and_si128(_mm_cmpeq_epi8(v, quote),
+                                             _mm_or_si128(_mm_cmpeq_epi8(next, c), _mm_cmpeq_epi8(next, pl)));
+    auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, newline), quoted_key)));
     for (; mask != 0; mask &= mask - 1) f(p + static_cast<size_t>(__builtin_ctz(mask)));
   }
 #endif
   for (; p < n; ++p) {
-    if (d[p] == '\n' || d[p] == '"') f(p);
+    if (d[p] == '\n' || (d[p] == '"' && p + 1 < n && (d[p + 1] == 'c' || d[p + 1] == 'p'))) f(p);
   }
 }
 
 }  // namespace
 
-// Stops only at '\n' and '"', the first byte of every pattern (six std::string_view::find
-// passes, each comparing at every quote, cost ~3 % of a proxied request; a byte-by-byte
-// loop over a 500-byte body still ~8 % of the gateway's instructions). Counted patterns
+// Stops only where a pattern may start (six std::string_view::find passes, each
+// comparing at every quote, cost ~3 % of a proxied request; a byte-by-byte loop over a
+// 500-byte body still ~8 % of the gateway's instructions; stopping at every quote ~4 %). Counted patterns
 // must start before `until` and end after `from`; the usage numbers are taken wherever
 // they are (reading one twice is harmless).
 void UsageMeter::scan(std::string_view buf, size_t from, size_t until) {
