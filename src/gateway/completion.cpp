@@ -23,7 +23,7 @@ Headers with_reason(Headers h, std::optional<DropReason> r) {
 
 }  // namespace
 
-http::awaitable<bool> Gateway::Impl::check(Request& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name,
+http::awaitable<bool> Gateway::Impl::check(ServerRequest& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name,
                                            Checked& c) {
   auto parsed = openai::parse_completion_request(endpoint, req.body());
   if (!parsed) {
@@ -81,7 +81,7 @@ http::awaitable<bool> Gateway::Impl::check(Request& req, Exchange& ex, openai::E
   co_return true;
 }
 
-http::awaitable<void> Gateway::Impl::completion(Request& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name) {
+http::awaitable<void> Gateway::Impl::completion(ServerRequest& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name) {
   const auto t0 = SteadyClock::now();
   auto& ctx = context(co_await http::asio::this_coro::executor);
   Checked checked;

@@ -11,10 +11,7 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-std::string_view header(const http::Request& req, std::string_view name) {
-  auto it = req.find(name);
-  return it == req.end() ? std::string_view{} : std::string_view(it->value().data(), it->value().size());
-}
+std::string_view header(const http::ServerRequest& req, std::string_view name) { return req[name]; }
 
 std::string integer(double v) { return std::to_string(static_cast<int64_t>(std::floor(v))); }
 
@@ -51,11 +48,11 @@ const admission::RateLimits* Gatekeeper::tenant_limits(const std::string& tenant
   return it == t.end() || !it->second.any() ? nullptr : &it->second;
 }
 
-bool Gatekeeper::admin(const http::Request& req) const {
+bool Gatekeeper::admin(const http::ServerRequest& req) const {
   return keys_.admin(bearer_token(header(req, "authorization")));
 }
 
-std::variant<Pass, Denial> Gatekeeper::check(const http::Request& req, const openai::CompletionRequest& parsed,
+std::variant<Pass, Denial> Gatekeeper::check(const http::ServerRequest& req, const openai::CompletionRequest& parsed,
                                              const admission::AdmissionConfig& tiers) {
   Pass pass;
   if (keys_.enabled()) {

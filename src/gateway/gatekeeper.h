@@ -19,7 +19,7 @@
 #include "gateway/auth.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/rate_limiter.h"
-#include "http/types.h"
+#include "http/server_request.h"
 #include "openai/request.h"
 
 namespace tidal::gateway {
@@ -53,7 +53,7 @@ class Gatekeeper {
       : keys_(std::move(config)), limiter_(std::move(limiter)), fail_open_(fail_open) {}
 
   // Who it is and its tier. `tiers`: the admission config of the pool it goes to.
-  [[nodiscard]] std::variant<Pass, Denial> check(const http::Request& req, const openai::CompletionRequest& parsed,
+  [[nodiscard]] std::variant<Pass, Denial> check(const http::ServerRequest& req, const openai::CompletionRequest& parsed,
                                                  const admission::AdmissionConfig& tiers);
   // The key's and its tenant's rate limits: reserves prompt + max_tokens, fills the
   // x-ratelimit-* headers; a Denial when over a limit.
@@ -61,7 +61,7 @@ class Gatekeeper {
   // The response ended having used `used_tokens` (prompt + completion).
   void finish(const Pass& pass, double used_tokens);
   // /admin/*: whether the request carries the admin token (or none is configured).
-  [[nodiscard]] bool admin(const http::Request& req) const;
+  [[nodiscard]] bool admin(const http::ServerRequest& req) const;
   [[nodiscard]] KeyStore& keys() { return keys_; }
   [[nodiscard]] RateLimiter& limiter() { return *limiter_; }
 

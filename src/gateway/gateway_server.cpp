@@ -42,7 +42,7 @@ Gateway::Impl::Impl(GatewayConfig config)
                                   .max_connections = config_.max_connections,
                                   .send_buffer_bytes = static_cast<int>(config_.client_send_buffer_bytes),
                                   .server_name = "tidal"},
-              [this](Request& req, Exchange& ex) { return handle(req, ex); },
+              [this](ServerRequest& req, Exchange& ex) { return handle(req, ex); },
               [](bhttp::status s, std::string_view msg) {
                 return error_response(make_error(s == bhttp::status::payload_too_large ? ErrorKind::kPayloadTooLarge
                                                                                        : ErrorKind::kInvalidRequest,
@@ -234,7 +234,7 @@ LoopContext& Gateway::Impl::context(const http::asio::any_io_executor& ex) {
   std::abort();
 }
 
-http::awaitable<void> Gateway::Impl::handle(Request& req, Exchange& ex) {
+http::awaitable<void> Gateway::Impl::handle(ServerRequest& req, Exchange& ex) {
   const std::string_view target = req.target();
   const std::string_view path = target.substr(0, target.find('?'));
   if (req.method() == bhttp::verb::post && path == "/v1/chat/completions") {
@@ -246,7 +246,7 @@ http::awaitable<void> Gateway::Impl::handle(Request& req, Exchange& ex) {
   return other_route(req, ex);
 }
 
-http::awaitable<void> Gateway::Impl::other_route(Request& req, Exchange& ex) {
+http::awaitable<void> Gateway::Impl::other_route(ServerRequest& req, Exchange& ex) {
   const std::string_view target = req.target();
   const std::string_view path = target.substr(0, target.find('?'));
   const bool get = req.method() == bhttp::verb::get;

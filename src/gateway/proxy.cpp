@@ -47,37 +47,43 @@ bool HedgeRace::claim(int lane) {
   return winner == lane;
 }
 
-UpstreamRequest make_upstream_request(http::Request& client, bool strip_authorization, std::string_view authorization) {
+namespace {
+
+// Fields the gateway does not pass on: hop-by-hop ones (RFC 9110 §7.6.1), the
+// framing and Host it sets itself, and Accept-Encoding (bodies are relayed, and
+// metered, as they come: asked for uncompressed). Checked by length first.
+bool dropped_field(std::string_view name) {
+  switch (name.size()) {
+    case 2: return http::iequals(name, "te");
+    case 4: return http::iequals(name, "host");
+    case 6: return http::iequals(name, "expect");
+    case 7: return http::iequals(name, "trailer") || http::iequals(name, "upgrade");
+    case 10: return http::iequals(name, "connection") || http::iequals(name, "keep-alive");
+    case 14: return http::iequals(name, "content-length");
+    case 15: return http::iequals(name, "accept-encoding");
+    case 16: return http::iequals(name, "proxy-connection");
+    // llama-server keeps generating for requests that carry a conversation id after the
+    // client leaves; the gateway relies on disconnects to free slots.
+    case 17: return http::iequals(name, "transfer-encoding") || http::iequals(name, "x-conversation-id");
+    case 19: return http::iequals(name, "proxy-authorization");
+    default: return false;
+  }
+}
+
+}  // namespace
+
+UpstreamRequest make_upstream_request(http::ServerRequest& client, bool strip_authorization,
+                                      std::string_view authorization) {
   UpstreamRequest up;
   std::string& h = up.head;
   h.reserve(256);
   h.append(client.method_string()).append(" ").append(client.target()).append(" HTTP/1.1\r\n");
-  for (const auto& f : client) {
-    switch (f.name()) {
-      case bhttp::field::connection:
-      case bhttp::field::keep_alive:
-      case bhttp::field::te:
-      case bhttp::field::trailer:
-      case bhttp::field::transfer_encoding:
-      case bhttp::field::upgrade:
-      case bhttp::field::proxy_authorization:
-      case bhttp::field::proxy_connection:
-      case bhttp::field::host:
-      case bhttp::field::content_length:
-      case bhttp::field::expect:
-      // Bodies are relayed (and metered) as they come: ask for them uncompressed.
-      case bhttp::field::accept_encoding:
-        continue;
-      case bhttp::field::authorization:
-        if (strip_authorization || !authorization.empty()) continue;  // tidal's own API key is not the engine's
-        break;
-      default:
-        break;
-    }
-    // llama-server keeps generating for requests that carry a conversation id after the
-    // client leaves; the gateway relies on disconnects to free slots.
-    if (http::iequals(f.name_string(), "x-conversation-id")) continue;
-    http::append_field(h, f.name_string(), f.value());
+  const bool replace_authorization = strip_authorization || !authorization.empty();
+  for (const auto& f : client.fields()) {
+    if (dropped_field(f.name)) continue;
+    // tidal's own API key is not the engine's
+    if (replace_authorization && http::iequals(f.name, "authorization")) continue;
+    http::append_field(h, f.name, f.value);
   }
   if (!authorization.empty()) http::append_field(h, "Authorization", authorization);
   up.body = std::move(client.body());

@@ -19,6 +19,7 @@
 #include "fleet/registry.h"
 #include "http/client.h"
 #include "http/exchange.h"
+#include "http/server_request.h"
 
 namespace tidal::gateway {
 
@@ -75,7 +76,7 @@ struct UpstreamRequest {
   std::string head;  // request line and headers, each line ending in CRLF; no Host, no blank line
   std::string body;
 };
-[[nodiscard]] UpstreamRequest make_upstream_request(http::Request& client, bool strip_authorization = false,
+[[nodiscard]] UpstreamRequest make_upstream_request(http::ServerRequest& client, bool strip_authorization = false,
                                                     std::string_view authorization = {});
 
 // `ticket` is the request's routing::Ticket on `replica`: its first token is marked in

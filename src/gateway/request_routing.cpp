@@ -4,10 +4,10 @@
 
 namespace tidal::gateway {
 
-void describe_request(const openai::CompletionRequest& parsed, const http::Request& req, bool with_prefix,
+void describe_request(const openai::CompletionRequest& parsed, const http::ServerRequest& req, bool with_prefix,
                       RoutedRequest& out) {
-  if (auto h = req.find("x-session-id"); h != req.end() && !h->value().empty()) {
-    out.session = std::string(h->value());
+  if (const std::string_view h = req["x-session-id"]; !h.empty()) {
+    out.session = std::string(h);
   } else {
     out.session = parsed.user;
   }
@@ -18,8 +18,7 @@ void describe_request(const openai::CompletionRequest& parsed, const http::Reque
   info.prompt_tokens = parsed.prompt_tokens;
   info.max_tokens = parsed.max_tokens.value_or(0);
   info.prefix = out.prefix;
-  if (auto h = req.find("x-tidal-priority"); h != req.end()) {
-    const std::string_view v(h->value().data(), h->value().size());
+  if (const std::string_view v = req["x-tidal-priority"]; !v.empty()) {
     info.priority = v == "high" ? routing::Priority::kHigh : v == "low" ? routing::Priority::kLow : routing::Priority::kNormal;
   }
 }

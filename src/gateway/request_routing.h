@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "gateway/proxy.h"
-#include "http/types.h"
+#include "http/server_request.h"
 #include "openai/request.h"
 #include "routing/replica_view.h"
 
@@ -26,7 +26,7 @@ struct RoutedRequest {
 // Fills `out`: model, session (header x-session-id, else the body's `user`), prompt
 // and max tokens, priority (x-tidal-priority: high | normal | low), and the prompt's
 // chained 16-token block hashes — only when `with_prefix` (a policy reads them).
-void describe_request(const openai::CompletionRequest& parsed, const http::Request& req, bool with_prefix,
+void describe_request(const openai::CompletionRequest& parsed, const http::ServerRequest& req, bool with_prefix,
                       RoutedRequest& out);
 
 // The routing outcome of a finished attempt.

@@ -34,16 +34,9 @@ struct Reading {
 
 constexpr size_t kHeadLimit = 64 * 1024, kReadPiece = 2048;
 
-void copy_head(const Head& head, Request& req) {
-  req.method_string(head.method);
-  req.target(head.target);
-  req.version(head.version);
-  for (const auto& f : head.fields) req.insert(f.name, f.value);
-}
-
 // Reads one request (head and body; chunked bodies decoded) into `req`, by the idle
 // deadline. Bytes past it stay in `buf` (a pipelined request).
-awaitable<Reading> read_request(Stream& stream, std::string& buf, Request& req, const ServerOptions& opts) {
+awaitable<Reading> read_request(Stream& stream, std::string& buf, ServerRequest& req, const ServerOptions& opts) {
   const TimePoint deadline = Stream::after(opts.idle_timeout);
   Head head;  // here, not in the session: a long handler does not hold it
   ParseResult parsed = parse_request_head(buf, head);
@@ -56,7 +49,7 @@ awaitable<Reading> read_request(Stream& stream, std::string& buf, Request& req, 
     parsed = parse_request_head(buf, head);
   }
   if (parsed.status == ParseStatus::kError) co_return Reading{bhttp::status::bad_request, std::string(parsed.error)};
-  copy_head(head, req);
+  req.assign(head, std::string_view(buf).substr(0, parsed.consumed));
   const bool has_body = head.chunked || head.content_length.value_or(0) > 0;
   if (has_body && head.version >= 11 && buf.size() == parsed.consumed && iequals(head.find("expect"), "100-continue")) {
     // The client waits for a go-ahead before it sends the body (curl does, for large ones).
@@ -274,7 +267,7 @@ awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> w
   Stream stream(std::move(socket));
   std::string buf;  // received, not yet parsed: a request head, its body, a pipelined next request
   while (true) {
-    Request req;
+    ServerRequest req;
     const Reading read = co_await read_request(stream, buf, req, opts_);
     if (read.status != bhttp::status::ok) {
       if (read.status != bhttp::status::unknown) {

@@ -17,11 +17,12 @@
 #include <vector>
 
 #include "http/exchange.h"
+#include "http/server_request.h"
 #include "http/types.h"
 
 namespace tidal::http {
 
-using Handler = std::function<awaitable<void>(Request&, Exchange&)>;
+using Handler = std::function<awaitable<void>(ServerRequest&, Exchange&)>;
 // Builds the response for a request the server rejects itself (unparseable, too large).
 using ErrorResponder = std::function<Response(bhttp::status, std::string_view message)>;
 

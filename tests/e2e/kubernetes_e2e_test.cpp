@@ -28,7 +28,7 @@ class FakeKubeApi {
   static constexpr const char* kToken = "tidal-test-token";
   FakeKubeApi()
       : server_(http::ServerOptions{.port = 0, .threads = 1, .watch_disconnect = false},
-                [this](http::Request& req, http::Exchange& ex) -> http::awaitable<void> {
+                [this](http::ServerRequest& req, http::Exchange& ex) -> http::awaitable<void> {
                   if (std::string_view(req.target()).find("&watch=1") != std::string_view::npos) {
                     co_await watch(req, ex);
                     co_return;
@@ -129,7 +129,7 @@ class FakeKubeApi {
   }
   // A watch: the events after the client's resourceVersion, then new ones as they happen
   // (one JSON object per line, as the API server streams them), until the server stops.
-  http::awaitable<void> watch(http::Request& req, http::Exchange& ex) {
+  http::awaitable<void> watch(http::ServerRequest& req, http::Exchange& ex) {
     const std::string target(req.target());
     int from = 0;
     {
@@ -186,7 +186,7 @@ class FakeKubeApi {
     }
   }
 
-  http::Response handle(http::Request& req) {
+  http::Response handle(http::ServerRequest& req) {
     std::lock_guard lock(mu_);
     const std::string target(req.target()), method(req.method_string());
     if (req[bhttp::field::authorization] != std::string("Bearer ") + kToken) {

@@ -72,7 +72,7 @@ class ServerTest : public ::testing::Test {
 };
 
 TEST_F(ServerTest, ServesFullAndChunkedResponses) {
-  start([](Request& req, Exchange& ex) -> awaitable<void> {
+  start([](ServerRequest& req, Exchange& ex) -> awaitable<void> {
     if (req.target() == "/stream") {
       bhttp::response<bhttp::empty_body> head{bhttp::status::ok, 11};
       head.set(bhttp::field::content_type, "text/event-stream");
@@ -118,7 +118,7 @@ size_t count(std::string_view hay, std::string_view needle) {
 }
 
 Handler echo_handler() {
-  return [](Request& req, Exchange& ex) -> awaitable<void> {
+  return [](ServerRequest& req, Exchange& ex) -> awaitable<void> {
     Response res{bhttp::status::ok, 11};
     res.body() = std::string(req.target()) + ":" + req.body();
     co_await ex.respond(std::move(res));
@@ -226,7 +226,7 @@ TEST_F(ServerTest, AHeadOver64KbGets431AndAChunkedBodyOverTheLimit413) {
 }
 
 TEST_F(ServerTest, OversizedBodiesGet413) {
-  start([](Request&, Exchange& ex) -> awaitable<void> { co_await ex.respond(Response{bhttp::status::ok, 11}); },
+  start([](ServerRequest&, Exchange& ex) -> awaitable<void> { co_await ex.respond(Response{bhttp::status::ok, 11}); },
         ServerOptions{.max_body_bytes = 10});
   Request post{bhttp::verb::post, "/x", 11};
   post.body() = std::string(100, 'a');
@@ -237,7 +237,7 @@ TEST_F(ServerTest, OversizedBodiesGet413) {
 
 TEST_F(ServerTest, ClientDisconnectCancelsTheHandler) {
   std::promise<void> started, cancelled;
-  start([&](Request&, Exchange&) -> awaitable<void> {
+  start([&](ServerRequest&, Exchange&) -> awaitable<void> {
     started.set_value();
     asio::steady_timer forever(co_await asio::this_coro::executor, std::chrono::hours(1));
     auto [ec] = co_await forever.async_wait(use_tuple);
@@ -257,7 +257,7 @@ TEST_F(ServerTest, ClientDisconnectCancelsTheHandler) {
 // watch_after, so quick answers cost none; 0 watches every handler from its start.
 TEST_F(ServerTest, AHandlerIsWatchedOnlyOnceItOutlivesWatchAfter) {
   start(
-      [&](Request& req, Exchange& ex) -> awaitable<void> {
+      [&](ServerRequest& req, Exchange& ex) -> awaitable<void> {
         if (req.target() == "/slow") {
           asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(300));
           co_await t.async_wait(use_tuple);
@@ -280,7 +280,7 @@ TEST_F(ServerTest, AHandlerIsWatchedOnlyOnceItOutlivesWatchAfter) {
 
   server_.reset();
   start(
-      [&](Request&, Exchange& ex) -> awaitable<void> {
+      [&](ServerRequest&, Exchange& ex) -> awaitable<void> {
         Response res{bhttp::status::ok, 11};
         co_await ex.respond(std::move(res));
       },
@@ -295,7 +295,7 @@ TEST_F(ServerTest, ClientsLeavingAmongManyRunningHandlersCancelTheirsOnly) {
   constexpr int kClients = 40;
   std::atomic<int> started{0}, cancelled{0};
   start(
-      [&](Request&, Exchange& ex) -> awaitable<void> {
+      [&](ServerRequest&, Exchange& ex) -> awaitable<void> {
         ++started;
         asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(2));
         auto [ec] = co_await t.async_wait(use_tuple);

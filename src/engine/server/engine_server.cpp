@@ -18,7 +18,7 @@ namespace tidal::engine {
 namespace {
 
 using http::Exchange;
-using http::Request;
+using http::ServerRequest;
 using http::Response;
 using Clock = std::chrono::steady_clock;
 
@@ -49,7 +49,7 @@ class EngineServer::Impl {
                                 .threads = 1,
                                 .max_body_bytes = opts_.max_body_bytes,
                                 .server_name = "tidal-engine"},
-            [this](Request& req, Exchange& ex) { return handle(req, ex); },
+            [this](ServerRequest& req, Exchange& ex) { return handle(req, ex); },
             [](http::bhttp::status s, std::string_view msg) {
               return error_response(make_error(s == http::bhttp::status::payload_too_large ? ErrorKind::kPayloadTooLarge
                                                                                             : ErrorKind::kInvalidRequest,
@@ -100,7 +100,7 @@ class EngineServer::Impl {
     become_ready();
   }
 
-  http::awaitable<void> handle(Request& req, Exchange& ex) {
+  http::awaitable<void> handle(ServerRequest& req, Exchange& ex) {
     const std::string_view target = req.target();
     const std::string_view path = target.substr(0, target.find('?'));
     const std::string_view query = target.find('?') == std::string_view::npos ? "" : target.substr(target.find('?') + 1);
@@ -191,7 +191,7 @@ class EngineServer::Impl {
     co_await t.async_wait(http::asio::use_awaitable);  // throws when the client leaves
   }
 
-  http::awaitable<void> completion(Request& req, Exchange& ex, openai::Endpoint endpoint) {
+  http::awaitable<void> completion(ServerRequest& req, Exchange& ex, openai::Endpoint endpoint) {
     const auto t0 = Clock::now();
     if (!owner_.ready_) {
       co_await ex.respond(json_response(503, R"({"error":{"code":503,"message":"Loading model","type":"unavailable_error"}})"));

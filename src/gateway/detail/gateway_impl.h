@@ -29,6 +29,7 @@ namespace tidal::gateway {
 namespace bhttp = http::bhttp;
 using http::Exchange;
 using http::Request;
+using http::ServerRequest;
 using http::Response;
 using routing::ReplicaId;
 using SteadyClock = std::chrono::steady_clock;
@@ -173,13 +174,13 @@ class Gateway::Impl {
   // Not a coroutine: hands the request to its route's coroutine, so that a long
   // completion does not also hold a dispatcher's frame (GCC gives every temporary of
   // every branch a slot in a coroutine frame; handle's was 3 KB per open stream).
-  http::awaitable<void> handle(Request& req, Exchange& ex);
+  http::awaitable<void> handle(ServerRequest& req, Exchange& ex);
   // Every route but the two completion endpoints.
-  http::awaitable<void> other_route(Request& req, Exchange& ex);
+  http::awaitable<void> other_route(ServerRequest& req, Exchange& ex);
 
   http::awaitable<void> models(Exchange& ex);
 
-  http::awaitable<void> completion(Request& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name);
+  http::awaitable<void> completion(ServerRequest& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name);
   // What the checks before the queue leave for the attempts.
   struct Checked {
     std::optional<openai::CompletionRequest> parsed;
@@ -190,7 +191,7 @@ class Gateway::Impl {
   // Parse, key, tier, model, rate limits and offload: false when the request was
   // answered (refused) here. A coroutine of its own, so that its error responses and
   // denials are not slots of completion's frame for the whole of a stream.
-  http::awaitable<bool> check(Request& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name,
+  http::awaitable<bool> check(ServerRequest& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name,
                               Checked& c);
   // The pool that takes this request instead of `pool` when `pool` is saturated (its
   // offload settings), with the reason; nullptr to stay.
