@@ -11,8 +11,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-std::string_view header(const http::ServerRequest& req, std::string_view name) { return req[name]; }
-
 std::string integer(double v) { return std::to_string(static_cast<int64_t>(std::floor(v))); }
 
 // OpenAI's response headers for the key's limits.
@@ -49,14 +47,14 @@ const admission::RateLimits* Gatekeeper::tenant_limits(const std::string& tenant
 }
 
 bool Gatekeeper::admin(const http::ServerRequest& req) const {
-  return keys_.admin(bearer_token(header(req, "authorization")));
+  return keys_.admin(bearer_token(req["authorization"]));
 }
 
 std::variant<Pass, Denial> Gatekeeper::check(const http::ServerRequest& req, const openai::CompletionRequest& parsed,
                                              const admission::AdmissionConfig& tiers) {
   Pass pass;
   if (keys_.enabled()) {
-    const std::string_view token = bearer_token(header(req, "authorization"));
+    const std::string_view token = bearer_token(req["authorization"]);
     if (token.empty()) {
       return Denial{make_error(ErrorKind::kAuthentication,
                                "You didn't provide an API key. Provide it in the Authorization header (Bearer auth).",
@@ -81,7 +79,7 @@ std::variant<Pass, Denial> Gatekeeper::check(const http::ServerRequest& req, con
   }
   // x-tidal-priority names a tier; honoured when auth is off or the key may use it. The
   // routing hints high / normal / low that name no tier are left to routing.
-  if (const auto p = header(req, "x-tidal-priority"); !p.empty() && (!pass.key || pass.key->priority_header)) {
+  if (const auto p = req["x-tidal-priority"]; !p.empty() && (!pass.key || pass.key->priority_header)) {
     if (const int t = tiers.tier_index(p); t >= 0) {
       pass.who.tier = static_cast<uint32_t>(t);
     } else if (p != "high" && p != "normal" && p != "low") {
@@ -92,7 +90,7 @@ std::variant<Pass, Denial> Gatekeeper::check(const http::ServerRequest& req, con
                                "x-tidal-priority")};
     }
   }
-  if (const auto t = header(req, "x-tidal-ttft-ms"); !t.empty()) {
+  if (const auto t = req["x-tidal-ttft-ms"]; !t.empty()) {
     double ms = 0;
     const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), ms);
     if (ec != std::errc() || end != t.data() + t.size() || !(ms > 0)) {

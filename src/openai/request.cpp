@@ -49,7 +49,6 @@ enum class Ctx : uint8_t { kRoot, kMessages, kMessage, kParts, kPart, kPromptArr
 struct IntField {
   Kind kind = Kind::kNone;  // kNone: absent
   int64_t value = 0;        // kInt, or kUint clamped to INT64_MAX
-  bool is_int64 = false;
 };
 
 class Reader {
@@ -94,7 +93,7 @@ class Reader {
   }
   bool on_number_part(json::string_view, json::error_code&) { return true; }
   bool on_int64(int64_t v, json::string_view, json::error_code&) {
-    number(Kind::kInt, v);
+    number(Kind::kInt, v, v);
     return true;
   }
   bool on_uint64(uint64_t v, json::string_view, json::error_code&) {
@@ -281,16 +280,15 @@ class Reader {
   }
 
   void scalar(Kind kind, bool b = false) {
-    const bool at_root_key = !stack_.empty() && stack_.back().ctx == Ctx::kRoot;
     value(kind);
-    if (at_root_key && stack_.back().key == Key::kStream) stream_value_ = b;
-    if (!stack_.empty() && stack_.back().ctx == Ctx::kStreamOptions && stack_.back().key == Key::kIncludeUsage) {
-      include_usage_value_ = b;
-    }
+    if (stack_.empty()) return;
+    const Level& top = stack_.back();
+    if (top.ctx == Ctx::kRoot && top.key == Key::kStream) stream_value_ = b;
+    if (top.ctx == Ctx::kStreamOptions && top.key == Key::kIncludeUsage) include_usage_value_ = b;
   }
 
-  void number(Kind kind, int64_t clamped, int64_t as_id = 0) {
-    if (kind == Kind::kInt) as_id = clamped;
+  // `clamped`: the value for the integer fields; `as_id`: the value as a token id.
+  void number(Kind kind, int64_t clamped, int64_t as_id) {
     value(kind);
     if (stack_.empty()) return;
     const Level& top = stack_.back();
@@ -299,10 +297,7 @@ class Reader {
                     : top.key == Key::kMaxCompletionTokens ? &max_completion_tokens_
                     : top.key == Key::kN                   ? &n_
                                                            : nullptr;
-      if (f) {
-        f->value = clamped;
-        f->is_int64 = kind == Kind::kInt;
-      }
+      if (f) f->value = clamped;
     } else if (top.ctx == Ctx::kPromptArray && prompt_first_ != Kind::kString) {
       // Token ids: the ids stand in for the text.
       out_.prompt_text.append(std::to_string(as_id));
@@ -398,7 +393,7 @@ Result<CompletionRequest> Reader::finish() {
   }
   if (auto e = check_positive(max_tokens_, "max_tokens", out_.max_tokens)) return *e;
   if (auto e = check_positive(max_completion_tokens_, "max_completion_tokens", out_.max_tokens)) return *e;
-  if (n_.kind != Kind::kNone && n_.kind != Kind::kNull && (!n_.is_int64 || n_.value != 1)) {
+  if (n_.kind != Kind::kNone && n_.kind != Kind::kNull && (n_.kind != Kind::kInt || n_.value != 1)) {
     return invalid("only n = 1 is supported", "n");
   }
   if (stream_ != Kind::kNone && stream_ != Kind::kNull) {
