@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 
 
 namespace tidal::http {
@@ -28,7 +29,17 @@ std::string serialize_head(const bhttp::response_header<>& h) {
 }  // namespace
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ").append(value).append("\r\n");
+  const size_t at = out.size();
+  out.resize(at + name.size() + value.size() + 4);  // one growth check, then plain copies
+  char* p = out.data() + at;
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  *p++ = ':';
+  *p++ = ' ';
+  std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  *p++ = '\r';
+  *p = '\n';
 }
 
 awaitable<bool> Exchange::write(std::span<const asio::const_buffer> buffers) {

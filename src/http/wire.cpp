@@ -4,8 +4,6 @@
 #include <charconv>
 #include <cstring>
 
-#include <boost/beast/core/string.hpp>
-
 namespace tidal::http {
 namespace {
 
@@ -71,40 +69,83 @@ void for_each_token(std::string_view list, F&& f) {
   }
 }
 
-// The header lines after the start line: fields, framing and persistence.
-ParseResult parse_fields(std::string_view lines, size_t head_size, Head& out) {
+// Field-value bytes (RFC 9110 §5.5): visible characters, obs-text, space and tab.
+constexpr std::array<bool, 256> kValueByte = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x100; ++c) t[static_cast<size_t>(c)] = c != 0x7f;
+  t['\t'] = true;
+  return t;
+}();
+
+// `name` (a valid token) equals `lower`, a lowercase literal of letters and '-': for
+// token characters, OR-ing 0x20 maps exactly the capitals onto these.
+bool token_is(std::string_view name, std::string_view lower) {
+  if (name.size() != lower.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if ((name[i] | 0x20) != lower[i]) return false;
+  }
+  return true;
+}
+
+// Why the line at `line` (which has no valid "token:" start) is refused.
+ParseResult refuse_line(const char* line) {
+  if (*line == ' ' || *line == '\t') return fail("obsolete line folding");
+  for (const char* p = line; !(p[0] == '\r' && p[1] == '\n'); ++p) {
+    if (*p == ':') return fail("bad header name");
+  }
+  return fail("header line without a colon");
+}
+
+// The header lines after the start line, [p, end): each ends in CRLF, and the blank
+// line's CRLF follows `end`. One pass per line: the name's bytes are checked up to the
+// colon, the value's up to the CR.
+ParseResult parse_fields(const char* p, const char* end, size_t head_size, Head& out) {
   bool close = false, keep_alive = false, bad_coding = false;
-  while (!lines.empty()) {
-    const size_t eol = lines.find(kCrlf);
-    const std::string_view line = lines.substr(0, eol);
-    lines.remove_prefix(eol + 2);
-    if (line.front() == ' ' || line.front() == '\t') return fail("obsolete line folding");
-    const size_t colon = line.find(':');
-    if (colon == std::string_view::npos) return fail("header line without a colon");
-    const std::string_view name = line.substr(0, colon);
-    if (!is_token(name)) return fail("bad header name");
-    const std::string_view value = trim(line.substr(colon + 1));
-    if (!is_field_value(value)) return fail("bad header value");
+  while (p < end) {
+    const char* const line = p;
+    while (is_tchar(*p)) ++p;  // stops at the line's CR at the latest
+    if (*p != ':' || p == line) return refuse_line(line);
+    const std::string_view name(line, static_cast<size_t>(p - line));
+    ++p;
+    while (*p == ' ' || *p == '\t') ++p;
+    const char* const value_begin = p;
+    while (kValueByte[static_cast<unsigned char>(*p)]) ++p;
+    if (p[0] != '\r' || p[1] != '\n') return fail("bad header value");
+    const char* value_end = p;
+    while (value_end > value_begin && (value_end[-1] == ' ' || value_end[-1] == '\t')) --value_end;
+    const std::string_view value(value_begin, static_cast<size_t>(value_end - value_begin));
+    p += 2;
     out.fields.push_back({name, value});
-    if (iequals(name, "content-length")) {
-      uint64_t n = 0;
-      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || end != value.data() + value.size() || value.empty()) return fail("bad Content-Length");
-      if (out.content_length && *out.content_length != n) return fail("conflicting Content-Length");
-      out.content_length = n;
-    } else if (iequals(name, "transfer-encoding")) {
-      for_each_token(value, [&](std::string_view coding) {
-        if (iequals(coding, "chunked") && !out.chunked) {
-          out.chunked = true;
-        } else {
-          bad_coding = true;  // only chunked, once, is understood
+    switch (name.size()) {
+      case 14:
+        if (token_is(name, "content-length")) {
+          uint64_t n = 0;
+          const auto [last, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+          if (ec != std::errc() || last != value.data() + value.size() || value.empty()) return fail("bad Content-Length");
+          if (out.content_length && *out.content_length != n) return fail("conflicting Content-Length");
+          out.content_length = n;
         }
-      });
-    } else if (iequals(name, "connection")) {
-      for_each_token(value, [&](std::string_view option) {
-        if (iequals(option, "close")) close = true;
-        if (iequals(option, "keep-alive")) keep_alive = true;
-      });
+        break;
+      case 17:
+        if (token_is(name, "transfer-encoding")) {
+          for_each_token(value, [&](std::string_view coding) {
+            if (iequals(coding, "chunked") && !out.chunked) {
+              out.chunked = true;
+            } else {
+              bad_coding = true;  // only chunked, once, is understood
+            }
+          });
+        }
+        break;
+      case 10:
+        if (token_is(name, "connection")) {
+          for_each_token(value, [&](std::string_view option) {
+            if (iequals(option, "close")) close = true;
+            if (iequals(option, "keep-alive")) keep_alive = true;
+          });
+        }
+        break;
+      default: break;
     }
   }
   if (bad_coding) return fail("unsupported Transfer-Encoding");
@@ -126,6 +167,17 @@ std::string_view Head::find(std::string_view name) const {
     if (iequals(f.name, name)) return f.value;
   }
   return {};
+}
+
+void Head::rebase(const char* from, const char* to) {
+  auto moved = [&](std::string_view& v) { v = std::string_view(to + (v.data() - from), v.size()); };
+  moved(method);
+  moved(target);
+  moved(reason);
+  for (auto& f : fields) {
+    moved(f.name);
+    moved(f.value);
+  }
 }
 
 void Head::clear() {
@@ -157,7 +209,7 @@ ParseResult parse_request_head(std::string_view bytes, Head& out) {
     if (u <= 0x20 || u == 0x7f) return fail("bad target");
   }
   if (!parse_version(line.substr(sp2 + 1), out.version)) return fail("bad HTTP version");
-  return parse_fields(head.substr(eol + 2), size, out);
+  return parse_fields(head.data() + eol + 2, head.data() + head.size(), size, out);
 }
 
 ParseResult parse_response_head(std::string_view bytes, Head& out) {
@@ -181,7 +233,7 @@ ParseResult parse_response_head(std::string_view bytes, Head& out) {
     out.reason = line.substr(13);
     if (!is_field_value(out.reason)) return fail("bad reason phrase");
   }
-  return parse_fields(head.substr(eol + 2), size, out);
+  return parse_fields(head.data() + eol + 2, head.data() + head.size(), size, out);
 }
 
 ChunkDecoder::Result ChunkDecoder::decode(char* data, size_t size) {

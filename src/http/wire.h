@@ -14,16 +14,23 @@
 #include <string>
 #include <string_view>
 
-#include <boost/beast/core/string.hpp>
 #include <boost/container/small_vector.hpp>
 
 namespace tidal::http {
 
-// Case-insensitive equality of header names and tokens, with the length compared
-// inline: Beast's iequals is out of line, and most names tested against one are of
-// another length (the calls were ~4 % of a proxied request's instructions).
+// ASCII case-insensitive equality of header names and tokens, inline: most names
+// tested against one differ in length or in their first bytes (Beast's iequals is out
+// of line and lowercases every byte through a branch).
 [[nodiscard]] inline bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && boost::beast::iequals(a, b);
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const char x = a[i], y = b[i];
+    if (x == y) continue;
+    // Equal but for the 0x20 bit, and a letter: the same letter in the other case.
+    const char lx = static_cast<char>(x | 0x20);
+    if (lx != static_cast<char>(y | 0x20) || lx < 'a' || lx > 'z') return false;
+  }
+  return true;
 }
 
 struct Field {
@@ -45,6 +52,8 @@ struct Head {
 
   // The first field named `name` (case-insensitive); empty if none.
   [[nodiscard]] std::string_view find(std::string_view name) const;
+  // The parsed bytes were copied from `from` to `to`: every view follows them.
+  void rebase(const char* from, const char* to);
   void clear();
 };
 

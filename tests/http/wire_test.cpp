@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <string>
 #include <utility>
@@ -228,6 +229,128 @@ TEST(WireTest, RefusesWhatCouldBeReadTwoWays) {
   EXPECT_EQ(parse_response_head("HTTP/1.1 20 OK\r\n\r\n", h).status, ParseStatus::kError);
   EXPECT_EQ(parse_response_head("HTTP/1.1 200OK\r\n\r\n", h).status, ParseStatus::kError);
   EXPECT_EQ(parse_response_head("HTTX/1.1 200 OK\r\n\r\n", h).status, ParseStatus::kError);
+}
+
+// The header lines read line by line, as wire.cpp read them before its one-pass scan:
+// the reference for the randomized test below. Fills `out` from the lines of `head`
+// (the start line's CRLF to the blank line's, exclusive) and returns the error, or ""
+// when the head is good.
+std::string reference_fields(std::string_view lines, Head& out) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  auto lower_eq = [](std::string_view a, std::string_view b) { return beast::iequals(a, b); };
+  auto tokens = [&](std::string_view list, auto&& f) {
+    while (!list.empty()) {
+      const size_t comma = list.find(',');
+      const std::string_view t = trim(list.substr(0, comma));
+      if (!t.empty()) f(t);
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  };
+  const std::string_view tchars = "!#$%&'*+-.^_`|~";
+  bool close = false, keep_alive = false, bad_coding = false;
+  while (!lines.empty()) {
+    const size_t eol = lines.find("\r\n");
+    const std::string_view line = lines.substr(0, eol);
+    lines.remove_prefix(eol + 2);
+    if (line.front() == ' ' || line.front() == '\t') return "obsolete line folding";
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return "header line without a colon";
+    const std::string_view name = line.substr(0, colon);
+    if (name.empty()) return "bad header name";
+    for (char c : name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && tchars.find(c) == std::string_view::npos) return "bad header name";
+    }
+    const std::string_view value = trim(line.substr(colon + 1));
+    for (char ch : value) {
+      const auto c = static_cast<unsigned char>(ch);
+      if ((c < 0x20 && c != '\t') || c == 0x7f) return "bad header value";
+    }
+    out.fields.push_back({name, value});
+    if (lower_eq(name, "content-length")) {
+      uint64_t n = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size() || value.empty()) return "bad Content-Length";
+      if (out.content_length && *out.content_length != n) return "conflicting Content-Length";
+      out.content_length = n;
+    } else if (lower_eq(name, "transfer-encoding")) {
+      tokens(value, [&](std::string_view c) {
+        if (lower_eq(c, "chunked") && !out.chunked) out.chunked = true;
+        else bad_coding = true;
+      });
+    } else if (lower_eq(name, "connection")) {
+      tokens(value, [&](std::string_view o) {
+        if (lower_eq(o, "close")) close = true;
+        if (lower_eq(o, "keep-alive")) keep_alive = true;
+      });
+    }
+  }
+  if (bad_coding) return "unsupported Transfer-Encoding";
+  if (out.chunked && out.content_length) return "both Content-Length and Transfer-Encoding";
+  out.keep_alive = !close && (out.version >= 11 || keep_alive);
+  return "";
+}
+
+// Valid heads with random bytes of the header lines replaced, inserted or removed
+// (separators, controls, obs-text, letters): the one-pass reading accepts and refuses
+// exactly what the line-by-line reading does, with the same error and the same fields.
+TEST(WireTest, MutatedHeaderLinesReadAsTheLineByLineReference) {
+  Rng rng(23);
+  const std::string bytes = std::string(" \t:\r\n\x7f,;\"Aa0-~\x80\xff") + std::string(1, '\0');
+  int refused = 0, accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const bool request = rng.below(2) == 0;
+    std::string body;
+    std::string m = random_message(rng, request, body);
+    const size_t first = m.find("\r\n") + 2;
+    const size_t head_end = m.find("\r\n\r\n");
+    if (head_end < first) continue;  // no header lines to change
+    for (uint64_t k = 1 + rng.below(3); k > 0; --k) {
+      const size_t blank = m.find("\r\n\r\n");
+      if (blank == std::string::npos || blank + 2 <= first) break;
+      const size_t span = blank + 2 - first;  // the lines, their CRLFs included
+      const size_t at = first + rng.below(span);
+      const char c = bytes[rng.below(bytes.size())];
+      switch (rng.below(3)) {
+        case 0: m[at] = c; break;
+        case 1: m.insert(m.begin() + static_cast<std::ptrdiff_t>(at), c); break;
+        default: m.erase(at, 1); break;
+      }
+    }
+    Head got, want;
+    const ParseResult r = request ? parse_request_head(m, got) : parse_response_head(m, got);
+    const size_t end = m.find("\r\n\r\n");
+    if (end == std::string::npos) {  // the blank line was broken: still waiting for the head
+      EXPECT_EQ(r.status, ParseStatus::kPartial) << m;
+      continue;
+    }
+    want.version = got.version;
+    const std::string error = reference_fields(std::string_view(m).substr(first, end + 2 - first), want);
+    if (error.empty()) {
+      ++accepted;
+      ASSERT_EQ(r.status, ParseStatus::kDone) << m << " error: " << r.error;
+      EXPECT_EQ(r.consumed, end + 4);
+      ASSERT_EQ(got.fields.size(), want.fields.size()) << m;
+      for (size_t f = 0; f < got.fields.size(); ++f) {
+        EXPECT_EQ(got.fields[f].name, want.fields[f].name) << m;
+        EXPECT_EQ(got.fields[f].value, want.fields[f].value) << m;
+      }
+      EXPECT_EQ(got.content_length, want.content_length) << m;
+      EXPECT_EQ(got.chunked, want.chunked) << m;
+      EXPECT_EQ(got.keep_alive, want.keep_alive) << m;
+    } else {
+      ++refused;
+      ASSERT_EQ(r.status, ParseStatus::kError) << m;
+      EXPECT_EQ(r.error, error) << m;
+    }
+  }
+  // Both outcomes were exercised, many times.
+  EXPECT_GT(accepted, 2000);
+  EXPECT_GT(refused, 2000);
 }
 
 TEST(WireTest, ChunkDecoderRefusesBadFramingAndStopsAtTheEnd) {
