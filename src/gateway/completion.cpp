@@ -21,76 +21,119 @@ Headers with_reason(Headers h, std::optional<DropReason> r) {
   return h;
 }
 
+// The answer when every attempt failed (its error a slot of this frame, not completion's).
+http::awaitable<void> respond_all_failed(Exchange& ex, const std::string& last_error, const Headers& headers) {
+  const Error e =
+      make_error(ErrorKind::kUpstream, "all upstream attempts failed; last: " + last_error, "", "upstream_error");
+  co_await respond_error(ex, e, headers);
+}
+
 }  // namespace
 
-http::awaitable<bool> Gateway::Impl::check(ServerRequest& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name,
-                                           Checked& c) {
-  auto parsed = openai::parse_completion_request(endpoint, req.body());
-  if (!parsed) {
-    metrics_.count_request("", name, openai::http_status(parsed.error().kind));
-    co_await ex.respond(error_response(parsed.error()));
-    co_return false;
+std::unique_ptr<Gateway::Impl::Refusal> Gateway::Impl::screen(ServerRequest& req, openai::Endpoint endpoint,
+                                                              std::string_view name, Checked& c) {
+  auto refuse = [](Error e, Headers headers = {}) {
+    return std::make_unique<Refusal>(Refusal{std::move(e), std::move(headers)});
+  };
+  auto read = openai::parse_completion_request(endpoint, req.body());
+  if (!read) {
+    metrics_.count_request("", name, openai::http_status(read.error().kind));
+    return refuse(std::move(read.error()));
   }
-  Pool* pool = pool_for(parsed->model);
+  const openai::CompletionRequest& parsed = c.parsed.emplace(std::move(*read));
+  Pool* pool = pool_for(parsed.model);
   // Who it is, its tier and its limits (401 / 404 / 400 / 429 before anything else).
-  auto gate = gate_.check(req, *parsed, (pool ? *pool : pools_.front()).queue->config());
+  auto gate = gate_.check(req, parsed, (pool ? *pool : pools_.front()).queue->config());
   if (auto* d = std::get_if<Denial>(&gate)) {
     if (pool && d->reason) metrics_.pool(pool->config.name).reject(d->tier, *d->reason);
     metrics_.count_request(pool ? pool->config.name : "", name, openai::http_status(d->error.kind));
-    co_await respond_error(ex, d->error, with_reason(d->headers, d->reason));
-    co_return false;
+    return refuse(std::move(d->error), with_reason(std::move(d->headers), d->reason));
   }
-  Pass pass = std::get<Pass>(std::move(gate));
+  c.pass = std::get<Pass>(std::move(gate));
   if (!pool) {
-    const Error e = make_error(ErrorKind::kNotFound, "The model `" + parsed->model + "` does not exist.", "model",
-                               "model_not_found");
     metrics_.count_request("", name, 404);
-    co_await ex.respond(error_response(e));
-    co_return false;
+    return refuse(make_error(ErrorKind::kNotFound, "The model `" + parsed.model + "` does not exist.", "model",
+                             "model_not_found"));
   }
-  std::string pool_name = pool->config.name;
-  if (!parsed->model.empty() && !registry_.model_served(pool_name, fleet::model_bits(parsed->model))) {
-    const Error e = make_error(ErrorKind::kNotFound,
-                               "The model `" + parsed->model + "` is served by no replica of pool '" + pool_name + "'.",
-                               "model", "model_not_found");
-    metrics_.count_request(pool_name, name, 404);
-    co_await ex.respond(error_response(e));
-    co_return false;
+  if (!parsed.model.empty() && !registry_.model_served(pool->config.name, fleet::model_bits(parsed.model))) {
+    metrics_.count_request(pool->config.name, name, 404);
+    return refuse(make_error(ErrorKind::kNotFound,
+                             "The model `" + parsed.model + "` is served by no replica of pool '" + pool->config.name +
+                                 "'.",
+                             "model", "model_not_found"));
   }
-  // Rate limits (after the model checks: a refused request reserves nothing).
-  std::optional<Denial> limited = co_await gate_.limit(pass, *parsed);
-  if (limited) {
-    if (limited->reason) metrics_.pool(pool_name).reject(limited->tier, *limited->reason);
-    metrics_.count_request(pool_name, name, openai::http_status(limited->error.kind));
-    co_await respond_error(ex, limited->error, with_reason(limited->headers, limited->reason));
-    co_return false;
-  }
-  // A saturated pool overflows to its offload pool (the request keeps its tier by name).
-  const char* why = nullptr;
-  if (Pool* target = offload(*pool, &why)) {
-    metrics_.count_offload(pool_name, target->config.name, why);
-    const int t = target->queue->config().tier_index(pool->queue->config().tiers[pass.who.tier].name);
-    pass.who.tier = t >= 0 ? static_cast<uint32_t>(t) : target->queue->config().default_index();
-    pool = target;
-    pool_name = pool->config.name;
-  }
-  c.parsed = std::move(*parsed);
-  c.pass = std::move(pass);
   c.pool = pool;
-  c.pool_name = std::move(pool_name);
-  co_return true;
+  return nullptr;
+}
+
+// Rate limits come after the model checks: a refused request reserves nothing.
+http::awaitable<std::unique_ptr<Gateway::Impl::Refusal>> Gateway::Impl::limit(Checked& c, std::string_view name) {
+  std::optional<Denial> limited = co_await gate_.limit(*c.pass, *c.parsed);
+  if (!limited) co_return nullptr;
+  if (limited->reason) metrics_.pool(c.pool->config.name).reject(limited->tier, *limited->reason);
+  metrics_.count_request(c.pool->config.name, name, openai::http_status(limited->error.kind));
+  co_return std::make_unique<Refusal>(
+      Refusal{std::move(limited->error), with_reason(std::move(limited->headers), limited->reason)});
+}
+
+void Gateway::Impl::place(Checked& c) {
+  const char* why = nullptr;
+  Pool* target = offload(*c.pool, &why);
+  if (!target) return;
+  metrics_.count_offload(c.pool->config.name, target->config.name, why);
+  Pass& pass = *c.pass;
+  // The request keeps its tier by name.
+  const int t = target->queue->config().tier_index(c.pool->queue->config().tiers[pass.who.tier].name);
+  pass.who.tier = t >= 0 ? static_cast<uint32_t>(t) : target->queue->config().default_index();
+  c.pool = target;
+}
+
+UpstreamRequest Gateway::Impl::upstream_request(ServerRequest& req, const Pool& pool) {
+  return make_upstream_request(req, gate_.keys().enabled(),
+                               pool.config.upstream_api_key.empty() ? "" : "Bearer " + pool.config.upstream_api_key);
+}
+
+http::awaitable<std::optional<ReplicaId>> Gateway::Impl::wait_for_slot(Exchange& ex, Checked& c,
+                                                                       routing::RoutingPolicy& policy,
+                                                                       const routing::RequestInfo& info,
+                                                                       std::span<const ReplicaId> tried,
+                                                                       const WaitTicker* ticker,
+                                                                       const std::string& last_error,
+                                                                       std::string_view name) {
+  auto admitted = co_await c.pool->queue->admit(policy, info, tried, c.pass->who, ticker);
+  if (admitted) co_return *admitted;
+  if (admitted.error().code == "cancelled") co_return std::nullopt;
+  Error e = admitted.error();
+  std::optional<DropReason> reason = drop_reason_of(e);
+  if (!last_error.empty() && e.code == "no_replica") {
+    e = make_error(ErrorKind::kUpstream, "all upstream attempts failed; last: " + last_error, "", "upstream_error");
+    reason.reset();
+  }
+  metrics_.count_request(c.pool->config.name, name, openai::http_status(e.kind));
+  co_await respond_error(ex, e, with_reason(c.pass->headers, reason));
+  co_return std::nullopt;
 }
 
 http::awaitable<void> Gateway::Impl::completion(ServerRequest& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name) {
   const auto t0 = SteadyClock::now();
-  auto& ctx = context(co_await http::asio::this_coro::executor);
   Checked checked;
-  const bool go = co_await check(req, ex, endpoint, name, checked);
-  if (!go) co_return;
+  std::unique_ptr<Refusal> refused = screen(req, endpoint, name, checked);
+  if (!refused && gate_.limited(*checked.pass)) refused = co_await limit(checked, name);
+  if (refused) {
+    co_await respond_error(ex, refused->error, refused->headers);
+    co_return;
+  }
+  place(checked);
+  co_await serve(req, ex, checked, name, t0);
+}
+
+http::awaitable<void> Gateway::Impl::serve(ServerRequest& req, Exchange& ex, Checked& checked, std::string_view name,
+                                           TimePoint t0) {
+  auto& ctx = context(co_await http::asio::this_coro::executor);
   const openai::CompletionRequest* parsed = &*checked.parsed;
   Pass& pass = *checked.pass;
   Pool* pool = checked.pool;
-  const std::string& pool_name = checked.pool_name;
+  const std::string& pool_name = pool->config.name;
   // The token ledger: the reservation is charged to the tenant's fairness counter when a
   // slot is taken, and both it and the rate limits are settled with the tokens used.
   struct Settle {
@@ -110,9 +153,7 @@ http::awaitable<void> Gateway::Impl::completion(ServerRequest& req, Exchange& ex
   const routing::RequestInfo& info = routed.info;
   routing::RoutingPolicy& policy = *ctx.policies[pool->index];
 
-  const UpstreamRequest upstream =
-      make_upstream_request(req, gate_.keys().enabled(),
-                            pool->config.upstream_api_key.empty() ? "" : "Bearer " + pool->config.upstream_api_key);
+  const UpstreamRequest upstream = upstream_request(req, *pool);
   ProxyTimeouts timeouts{std::chrono::milliseconds(config_.connect_timeout_ms), ms(config_.upstream_idle_timeout_s),
                          t0 + ms(config_.request_timeout_s)};
   std::vector<ReplicaId> tried;
@@ -148,38 +189,26 @@ http::awaitable<void> Gateway::Impl::completion(ServerRequest& req, Exchange& ex
     if (attempt > 0 && !never_sent && !take_retry(*pool, retry_token.budget)) {
       break;  // the budget is spent: answer with the last error
     }
-    auto admitted = co_await pool->queue->admit(policy, info, tried, pass.who, ticker);
-    if (!admitted) {
-      if (admitted.error().code == "cancelled") co_return;
-      Error e = admitted.error();
-      std::optional<DropReason> reason = drop_reason_of(e);
-      if (!last_error.empty() && e.code == "no_replica") {
-        e = make_error(ErrorKind::kUpstream, "all upstream attempts failed; last: " + last_error, "", "upstream_error");
-        reason.reset();
-      }
-      metrics_.count_request(pool_name, name, openai::http_status(e.kind));
-      co_await respond_error(ex, e, with_reason(pass.headers, reason));
-      co_return;
-    }
-    const ReplicaId id = *admitted;
+    // A free slot now, without a frame for the queue; else wait in it.
+    std::optional<ReplicaId> slot = pool->queue->try_admit_now(policy, info, tried, pass.who.tier);
+    if (!slot) slot = co_await wait_for_slot(ex, checked, policy, info, tried, ticker, last_error, name);
+    if (!slot) co_return;
+    const ReplicaId id = *slot;
     if (settle.charged == 0) {
       settle.charged = static_cast<double>(parsed->prompt_tokens) +
                        (parsed->max_tokens ? *parsed->max_tokens : kDefaultReservedOutputTokens);
       pool->queue->charge(pass.who, settle.charged);
     }
-    HedgeRace race;
     std::optional<ReplicaId> hedged;  // the hedge's replica, if one was sent
-    ProxyOutcome outs[2];
+    ProxyOutcome out;                 // the answering attempt's
+    ReplicaId answered = id;
     const admission::TierConfig& tier = pool->queue->config().tiers[pass.who.tier];
     if (!tier.hedge) {
-      outs[0] = co_await try_replica(ctx, *pool, policy, info, upstream, ex, timeouts, t0, id, pass, nullptr, 0);
+      co_await try_replica(ctx, *pool, policy, info, upstream, ex, timeouts, t0, id, pass, nullptr, 0, out);
     } else {
       co_await hedged_attempt(ctx, *pool, policy, info, upstream, ex, timeouts, t0, id, pass, tried,
-                              retry_token.budget, race, hedged, outs);
+                              retry_token.budget, hedged, out, answered);
     }
-    const bool hedge_won = race.winner == 1;
-    const ProxyOutcome& out = hedge_won ? outs[1] : outs[0];
-    const ReplicaId answered = hedge_won ? *hedged : id;
     if (out.result != ProxyResult::kRetryable) {
       settle.used = static_cast<double>(out.prompt_tokens.value_or(parsed->prompt_tokens)) + out.output_tokens;
     }
@@ -201,10 +230,8 @@ http::awaitable<void> Gateway::Impl::completion(ServerRequest& req, Exchange& ex
     }
     co_return;
   }
-  const Error e = make_error(ErrorKind::kUpstream, "all upstream attempts failed; last: " + last_error, "",
-                             "upstream_error");
   metrics_.count_request(pool_name, name, 502);
-  co_await respond_error(ex, e, pass.headers);
+  co_await respond_all_failed(ex, last_error, pass.headers);
 }
 
 // Hedging: no first token after the tier's delay → a copy on another free replica; the
@@ -215,12 +242,14 @@ http::awaitable<void> Gateway::Impl::hedged_attempt(LoopContext& ctx, Pool& pool
                                                     const routing::RequestInfo& info, const UpstreamRequest& upstream,
                                                     Exchange& ex, const ProxyTimeouts& timeouts, TimePoint t0,
                                                     ReplicaId id, const Pass& pass, const std::vector<ReplicaId>& tried,
-                                                    RetryBudget*& retry_token, HedgeRace& race,
-                                                    std::optional<ReplicaId>& hedged, ProxyOutcome (&outs)[2]) {
+                                                    RetryBudget*& retry_token, std::optional<ReplicaId>& hedged,
+                                                    ProxyOutcome& out, ReplicaId& answered) {
   const admission::TierConfig& tier = pool.queue->config().tiers[pass.who.tier];
+  HedgeRace race;
+  ProxyOutcome outs[2];
   http::asio::steady_timer delay(co_await http::asio::this_coro::executor);
   auto original = [&]() -> http::awaitable<void> {
-    outs[0] = co_await try_replica(ctx, pool, policy, info, upstream, ex, timeouts, t0, id, pass, &race, 0);
+    co_await try_replica(ctx, pool, policy, info, upstream, ex, timeouts, t0, id, pass, &race, 0, outs[0]);
     delay.cancel();  // answered (or failed) before the delay: no hedge
   };
   auto hedge = [&]() -> http::awaitable<void> {
@@ -233,10 +262,13 @@ http::awaitable<void> Gateway::Impl::hedged_attempt(LoopContext& ctx, Pool& pool
     hedged = pool.queue->try_admit_now(policy, info, exclude, pass.who.tier);
     if (!hedged) co_return;
     metrics_.pool(pool.config.name).hedges->Increment();
-    outs[1] = co_await try_replica(ctx, pool, policy, info, upstream, ex, timeouts, t0, *hedged, pass, &race, 1);
+    co_await try_replica(ctx, pool, policy, info, upstream, ex, timeouts, t0, *hedged, pass, &race, 1, outs[1]);
   };
   co_await (original() && hedge());
-  if (race.winner == 1) metrics_.pool(pool.config.name).hedges_won->Increment();
+  const bool hedge_won = race.winner == 1;
+  if (hedge_won) metrics_.pool(pool.config.name).hedges_won->Increment();
+  out = std::move(outs[hedge_won ? 1 : 0]);
+  answered = hedge_won ? *hedged : id;
 }
 
 // A request holds at most one token of its pool's retry budget, taken by its first retry
@@ -273,10 +305,11 @@ Pool* Gateway::Impl::offload(Pool& pool, const char** reason) {
 
 // One upstream attempt on replica `id` (whose slot the caller took): the replica's
 // bookkeeping (slot, routing ticket, breaker, metrics) around proxy_exchange.
-http::awaitable<ProxyOutcome> Gateway::Impl::try_replica(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
-                                                     const routing::RequestInfo& info, const UpstreamRequest& upstream,
-                                                     Exchange& ex, const ProxyTimeouts& timeouts, TimePoint t0,
-                                                     ReplicaId id, const Pass& pass, HedgeRace* race, int lane) {
+http::awaitable<void> Gateway::Impl::try_replica(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
+                                                 const routing::RequestInfo& info, const UpstreamRequest& upstream,
+                                                 Exchange& ex, const ProxyTimeouts& timeouts, TimePoint t0,
+                                                 ReplicaId id, const Pass& pass, HedgeRace* race, int lane,
+                                                 ProxyOutcome& out) {
   struct Slot {
     AdmissionQueue& q;
     ReplicaMetrics& m;
@@ -308,8 +341,8 @@ http::awaitable<ProxyOutcome> Gateway::Impl::try_replica(LoopContext& ctx, Pool&
   } dispatch{replica.stats, routing::dispatched(replica.stats, info, policy.on_dispatch(id, info)),
              pool.routing.half_life_s};
   const auto sent = SteadyClock::now();
-  ProxyOutcome out = co_await proxy_exchange(ctx.pool, replica, upstream, ex, timeouts, t0, dispatch.ticket,
-                                             pass.headers, race, lane);
+  co_await proxy_exchange(ctx.pool, replica, upstream, ex, timeouts, t0, dispatch.ticket, out, pass.headers, race,
+                          lane);
   const auto now = SteadyClock::now();
   const routing::Outcome outcome = routing_outcome(out, now - sent);  // the replica's time, not the queue's
   dispatch.finish(outcome, now);
@@ -328,7 +361,7 @@ http::awaitable<ProxyOutcome> Gateway::Impl::try_replica(LoopContext& ctx, Pool&
   if (out.result == ProxyResult::kRetryable) {
     logger("gateway")->warn("upstream attempt failed replica={} error={}", replica.name(), out.message);
   }
-  if (out.result != ProxyResult::kDone) co_return out;
+  if (out.result != ProxyResult::kDone) co_return;
   metrics_.count_replica_request(slot.m, out.status);
   if (pool.config.cost_per_1k_tokens > 0) {
     const double tokens = static_cast<double>(out.prompt_tokens.value_or(info.prompt_tokens)) + out.output_tokens;
@@ -351,7 +384,7 @@ http::awaitable<ProxyOutcome> Gateway::Impl::try_replica(LoopContext& ctx, Pool&
     load.add_sample({out.prompt_tokens.value_or(info.prompt_tokens), out.output_tokens, out.streamed ? to_ms(out.ttft) : 0,
                      tpot_ms, (dispatch_in_flight + now_in_flight) / 2.0, dispatch_in_flight <= 1});
   }
-  co_return out;
+  co_return;
 }
 
 }  // namespace tidal::gateway

@@ -104,6 +104,10 @@ std::variant<Pass, Denial> Gatekeeper::check(const http::ServerRequest& req, con
   return pass;
 }
 
+bool Gatekeeper::limited(const Pass& pass) const {
+  return pass.key && (pass.key->limits.any() || tenant_limits(pass.tenant) != nullptr);
+}
+
 http::awaitable<std::optional<Denial>> Gatekeeper::limit(Pass& pass, const openai::CompletionRequest& parsed) {
   // The key's, then its tenant's; both must pass.
   const admission::RateLimits* key_limits = pass.key && pass.key->limits.any() ? &pass.key->limits : nullptr;

@@ -58,6 +58,8 @@ class Gatekeeper {
   // The key's and its tenant's rate limits: reserves prompt + max_tokens, fills the
   // x-ratelimit-* headers; a Denial when over a limit.
   http::awaitable<std::optional<Denial>> limit(Pass& pass, const openai::CompletionRequest& parsed);
+  // Whether limit() has anything to check for this pass (its key or tenant has limits).
+  [[nodiscard]] bool limited(const Pass& pass) const;
   // The response ended having used `used_tokens` (prompt + completion).
   void finish(const Pass& pass, double used_tokens);
   // /admin/*: whether the request carries the admin token (or none is configured).

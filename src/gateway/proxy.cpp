@@ -176,12 +176,84 @@ http::awaitable<bool> end_with_error(http::Exchange& client, const std::string& 
   co_return ended;
 }
 
-http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::Replica& replica,
-                                             const UpstreamRequest& upstream, http::Exchange& client,
-                                             const ProxyTimeouts& timeouts, TimePoint started, routing::Ticket& ticket,
-                                             std::span<const std::pair<std::string, std::string>> extra_headers,
-                                             HedgeRace* race, int lane) {
-  ProxyOutcome out;
+// An event stream's answer, relayed as it comes, in a frame of its own (relay_body's
+// locals are not in it, nor its in proxy_exchange's). True when relayed to its end;
+// false with `out` final otherwise.
+http::awaitable<bool> relay_stream(http::Connection& conn, http::ResponseReader& reader, fleet::Replica& replica,
+                                   http::Exchange& client, const ProxyTimeouts& timeouts, TimePoint started,
+                                   routing::Ticket& ticket,
+                                   std::span<const std::pair<std::string, std::string>> extra_headers, HedgeRace* race,
+                                   int lane, ProxyOutcome& out) {
+  auto cs = co_await http::asio::this_coro::cancellation_state;
+  const http::Head& head = reader.header();
+  std::string piece;
+  if (race) {
+    // The first token decides the race: read it before answering the client.
+    while (piece.empty() && !reader.done()) {
+      auto rec = co_await reader.read_some(conn, piece, remaining(timeouts, timeouts.idle));
+      if (cs.cancelled() != http::asio::cancellation_type::none) {
+        out.result = ProxyResult::kClientGone;
+        co_return false;
+      }
+      if (race->lost(lane)) co_return mark_lost(out);
+      if (rec) {
+        out.error = classify(rec);
+        out.message = "upstream " + replica.name() + " failed before its first token: " + rec.message();
+        co_return false;  // nothing sent: retryable
+      }
+    }
+    if (!race->claim(lane)) co_return mark_lost(out);
+  }
+  // A stream that waited at zero started its response already (keep-alive comments).
+  bool open = client.started();
+  if (!open) open = co_await open_stream(client, head, extra_headers);
+  if (!open) {
+    out.result = ProxyResult::kClientGone;
+    co_return false;
+  }
+  UsageMeter meter;
+  out.streamed = true;
+  while (!piece.empty() || !reader.done()) {
+    http::error_code rec;
+    if (piece.empty()) rec = co_await reader.read_some(conn, piece, remaining(timeouts, timeouts.idle));
+    if (cs.cancelled() != http::asio::cancellation_type::none) {
+      out.result = ProxyResult::kClientGone;
+      co_return false;
+    }
+    if (rec) {
+      out.result = ProxyResult::kBroken;
+      out.error = classify(rec);
+      out.message = "upstream " + replica.name() + " broke off the stream: " + rec.message();
+      out.client_saw_error_event = co_await end_with_error(client, out.message);
+      co_return false;
+    }
+    if (piece.empty()) continue;
+    out.last_byte = std::chrono::steady_clock::now() - started;
+    if (out.ttft == Duration::zero()) {
+      out.ttft = out.last_byte;
+      routing::first_token(replica.stats, ticket);
+    }
+    meter.feed(piece);
+    const bool written = co_await client.write_chunk(piece);
+    piece.clear();
+    if (!written) {
+      out.result = ProxyResult::kClientGone;
+      co_return false;
+    }
+  }
+  co_await client.finish_stream();
+  out.output_tokens = meter.output_tokens();
+  out.prompt_tokens = meter.prompt_tokens();
+  out.cached_tokens = meter.cached_tokens();
+  co_return true;
+}
+
+http::awaitable<void> proxy_exchange(http::ConnectionPool& pool, fleet::Replica& replica, const UpstreamRequest& upstream,
+                                     http::Exchange& client, const ProxyTimeouts& timeouts, TimePoint started,
+                                     routing::Ticket& ticket, ProxyOutcome& out,
+                                     std::span<const std::pair<std::string, std::string>> extra_headers,
+                                     HedgeRace* race, int lane) {
+  out = ProxyOutcome{};
   // A lane's connection is visible to its twin only while this attempt holds it.
   struct Lane {
     HedgeRace* race;
@@ -191,10 +263,6 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
     }
     ~Lane() { hold(nullptr); }
   } held{race, lane};
-  auto lost = [&] {
-    mark_lost(out);
-    return out;
-  };
   // Host names the replica; the blank line ends the head.
   const std::array<http::asio::const_buffer, 3> request{http::asio::buffer(upstream.head),
                                                         http::asio::buffer(replica.host_line),
@@ -205,115 +273,62 @@ http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::
     // A pooled connection may have been closed by the replica while idle; on failure
     // before any response byte, try once more on a fresh connection.
     std::pair<http::error_code, http::ConnectionPtr> got;
-    if (attempt == 0) {
-      got = co_await pool.acquire(replica.endpoint, timeouts.connect);
-    } else {
-      got = co_await pool.connect(replica.endpoint, timeouts.connect);  // GCC 12: no co_await inside ?:
-    }
+    if (attempt == 0) got.second = pool.take_idle(replica.endpoint);
+    if (!got.second) got = co_await pool.connect(replica.endpoint, timeouts.connect);
     auto& [cec, conn] = got;
     if (cs.cancelled() != http::asio::cancellation_type::none) {
       out.result = ProxyResult::kClientGone;
-      co_return out;
+      co_return;
     }
     if (cec) {
       out.error = cec == http::beast::error::timeout ? UpstreamError::kTimeout : UpstreamError::kConnect;
       out.refused = cec == http::asio::error::connection_refused;
       out.message = "connect to " + replica.name() + " failed: " + cec.message();
-      co_return out;
+      co_return;
     }
     const bool reused = conn->reused;
     held.hold(&conn->stream);
-    if (race && race->lost(lane)) co_return lost();  // the twin answered while this one connected
-    http::ResponseReader reader;
+    if (race && race->lost(lane)) {  // the twin answered while this one connected
+      mark_lost(out);
+      co_return;
+    }
+    http::ResponseReader& reader = conn->reader;
+    reader.reset();
     http::error_code ec = co_await conn->stream.write(request, http::Stream::after(remaining(timeouts, timeouts.idle)));
     if (!ec) ec = co_await reader.read_header(*conn, remaining(timeouts, timeouts.idle));
     if (cs.cancelled() != http::asio::cancellation_type::none) {
       out.result = ProxyResult::kClientGone;
-      co_return out;
+      co_return;
     }
-    if (race && race->lost(lane)) co_return lost();
+    if (race && race->lost(lane)) {
+      mark_lost(out);
+      co_return;
+    }
     if (ec) {
       if (reused && ec != http::beast::error::timeout) continue;
       out.error = classify(ec);
       out.message = "upstream " + replica.name() + " failed before responding: " + ec.message();
-      co_return out;
+      co_return;
     }
 
     out.status = reader.status();
-    const auto& head = reader.header();
-    if (is_event_stream(head)) {
-      std::string piece;
-      if (race) {
-        // The first token decides the race: read it before answering the client.
-        while (piece.empty() && !reader.done()) {
-          auto rec = co_await reader.read_some(*conn, piece, remaining(timeouts, timeouts.idle));
-          if (cs.cancelled() != http::asio::cancellation_type::none) {
-            out.result = ProxyResult::kClientGone;
-            co_return out;
-          }
-          if (race->lost(lane)) co_return lost();
-          if (rec) {
-            out.error = classify(rec);
-            out.message = "upstream " + replica.name() + " failed before its first token: " + rec.message();
-            co_return out;  // nothing sent: retryable
-          }
-        }
-        if (!race->claim(lane)) co_return lost();
-      }
-      // A stream that waited at zero started its response already (keep-alive comments).
-      bool open = client.started();
-      if (!open) open = co_await open_stream(client, head, extra_headers);
-      if (!open) {
-        out.result = ProxyResult::kClientGone;
-        co_return out;
-      }
-      UsageMeter meter;
-      out.streamed = true;
-      while (!piece.empty() || !reader.done()) {
-        http::error_code rec;
-        if (piece.empty()) rec = co_await reader.read_some(*conn, piece, remaining(timeouts, timeouts.idle));
-        if (cs.cancelled() != http::asio::cancellation_type::none) {
-          out.result = ProxyResult::kClientGone;
-          co_return out;
-        }
-        if (rec) {
-          out.result = ProxyResult::kBroken;
-          out.error = classify(rec);
-          out.message = "upstream " + replica.name() + " broke off the stream: " + rec.message();
-          out.client_saw_error_event = co_await end_with_error(client, out.message);
-          co_return out;
-        }
-        if (piece.empty()) continue;
-        out.last_byte = std::chrono::steady_clock::now() - started;
-        if (out.ttft == Duration::zero()) {
-          out.ttft = out.last_byte;
-          routing::first_token(replica.stats, ticket);
-        }
-        meter.feed(piece);
-        const bool written = co_await client.write_chunk(piece);
-        piece.clear();
-        if (!written) {
-          out.result = ProxyResult::kClientGone;
-          co_return out;
-        }
-      }
-      co_await client.finish_stream();
-      out.output_tokens = meter.output_tokens();
-      out.prompt_tokens = meter.prompt_tokens();
-      out.cached_tokens = meter.cached_tokens();
+    bool relayed = false;  // GCC 12: no co_await inside ?:
+    if (is_event_stream(reader.header())) {
+      relayed = co_await relay_stream(*conn, reader, replica, client, timeouts, started, ticket, extra_headers, race,
+                                      lane, out);
     } else {
-      const bool relayed =
-          co_await relay_body(*conn, reader, replica, client, timeouts, started, ticket, extra_headers, race, lane, out);
-      if (!relayed) co_return out;
+      relayed = co_await relay_body(*conn, reader, replica, client, timeouts, started, ticket, extra_headers, race, lane,
+                                    out);
     }
+    if (!relayed) co_return;
     conn->reusable = reader.keep_alive();
     pool.release(std::move(conn));
     out.result = ProxyResult::kDone;
-    co_return out;
+    co_return;
   }
   out.error = UpstreamError::kReset;
   out.message = "upstream " + replica.name() + " closed the connection";
-  co_return out;
+  co_return;
 }
 
 }  // namespace tidal::gateway

@@ -79,13 +79,15 @@ struct UpstreamRequest {
 [[nodiscard]] UpstreamRequest make_upstream_request(http::ServerRequest& client, bool strip_authorization = false,
                                                     std::string_view authorization = {});
 
-// `ticket` is the request's routing::Ticket on `replica`: its first token is marked in
-// the replica's stats as soon as the first byte of the answer arrives. `extra_headers`
-// go on the client's response (rate-limit headers).
-http::awaitable<ProxyOutcome> proxy_exchange(http::ConnectionPool& pool, fleet::Replica& replica,
-                                             const UpstreamRequest& upstream, http::Exchange& client,
-                                             const ProxyTimeouts& timeouts, TimePoint started, routing::Ticket& ticket,
-                                             std::span<const std::pair<std::string, std::string>> extra_headers = {},
-                                             HedgeRace* race = nullptr, int lane = 0);
+// The attempt's outcome goes into `out` (a return value would be a second copy, in
+// this frame's promise and the caller's frame). `ticket` is the request's
+// routing::Ticket on `replica`: its first token is marked in the replica's stats as
+// soon as the first byte of the answer arrives. `extra_headers` go on the client's
+// response (rate-limit headers).
+http::awaitable<void> proxy_exchange(http::ConnectionPool& pool, fleet::Replica& replica, const UpstreamRequest& upstream,
+                                     http::Exchange& client, const ProxyTimeouts& timeouts, TimePoint started,
+                                     routing::Ticket& ticket, ProxyOutcome& out,
+                                     std::span<const std::pair<std::string, std::string>> extra_headers = {},
+                                     HedgeRace* race = nullptr, int lane = 0);
 
 }  // namespace tidal::gateway

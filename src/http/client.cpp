@@ -14,22 +14,26 @@ awaitable<std::pair<error_code, ConnectionPtr>> ConnectionPool::connect(tcp::end
   co_return std::pair{error_code{}, std::move(conn)};
 }
 
-awaitable<std::pair<error_code, ConnectionPtr>> ConnectionPool::acquire(tcp::endpoint ep,
-                                                                        std::chrono::milliseconds connect_timeout) {
+ConnectionPtr ConnectionPool::take_idle(const tcp::endpoint& ep) {
   auto it = idle_.find(ep);
-  if (it != idle_.end()) {
-    auto& list = it->second;
-    const auto now = std::chrono::steady_clock::now();
-    while (!list.empty()) {
-      ConnectionPtr c = std::move(list.back());
-      list.pop_back();
-      if (now - c->idle_since < opts_.max_idle_time && c->stream.socket().is_open()) {
-        c->reused = true;
-        c->reusable = false;
-        co_return std::pair{error_code{}, std::move(c)};
-      }
+  if (it == idle_.end()) return nullptr;
+  auto& list = it->second;
+  const auto now = std::chrono::steady_clock::now();
+  while (!list.empty()) {
+    ConnectionPtr c = std::move(list.back());
+    list.pop_back();
+    if (now - c->idle_since < opts_.max_idle_time && c->stream.socket().is_open()) {
+      c->reused = true;
+      c->reusable = false;
+      return c;
     }
   }
+  return nullptr;
+}
+
+awaitable<std::pair<error_code, ConnectionPtr>> ConnectionPool::acquire(tcp::endpoint ep,
+                                                                        std::chrono::milliseconds connect_timeout) {
+  if (ConnectionPtr c = take_idle(ep)) co_return std::pair{error_code{}, std::move(c)};
   co_return co_await connect(ep, connect_timeout);
 }
 
@@ -51,6 +55,16 @@ size_t ConnectionPool::idle_count() const {
 }
 
 ResponseReader::ResponseReader(uint64_t body_limit) : body_limit_(body_limit) {}
+
+void ResponseReader::reset() {
+  body_read_ = 0;
+  head_bytes_.clear();
+  head_.clear();
+  framing_ = Framing::kNone;
+  left_ = 0;
+  chunks_ = ChunkDecoder{};
+  done_ = false;
+}
 
 awaitable<error_code> ResponseReader::read_header(Connection& c, std::chrono::milliseconds timeout) {
   const TimePoint deadline = Stream::after(timeout);

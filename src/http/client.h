@@ -19,43 +19,7 @@
 
 namespace tidal::http {
 
-struct Connection {
-  explicit Connection(asio::any_io_executor ex) : stream(std::move(ex)) {}
-  Stream stream;
-  std::string buffer;  // bytes read but not yet parsed (none between responses)
-  tcp::endpoint peer;
-  bool reused = false;     // came from the idle pool (may have been closed by the peer)
-  bool reusable = false;   // set by the user once a response completed with keep-alive
-  std::chrono::steady_clock::time_point idle_since{};
-};
-using ConnectionPtr = std::unique_ptr<Connection>;
-
-struct PoolOptions {
-  size_t max_idle_per_endpoint = 256;
-  std::chrono::milliseconds max_idle_time{4000};  // below llama-server's 5 s keep-alive
-};
-
-class ConnectionPool {
- public:
-  explicit ConnectionPool(asio::any_io_executor ex, PoolOptions opts = {}) : ex_(std::move(ex)), opts_(opts) {}
-
-  // An idle connection to `ep` or a new one. Errors: connection_refused, timed_out, ...
-  awaitable<std::pair<error_code, ConnectionPtr>> acquire(tcp::endpoint ep,
-                                                          std::chrono::milliseconds connect_timeout);
-  // A new connection, never from the pool.
-  awaitable<std::pair<error_code, ConnectionPtr>> connect(tcp::endpoint ep,
-                                                          std::chrono::milliseconds connect_timeout);
-  // Returns a connection; kept only if `reusable` and the pool has room.
-  void release(ConnectionPtr conn);
-  // Drops idle connections to `ep` (the replica went away).
-  void forget(const tcp::endpoint& ep);
-  [[nodiscard]] size_t idle_count() const;
-
- private:
-  asio::any_io_executor ex_;
-  PoolOptions opts_;
-  std::unordered_map<tcp::endpoint, std::deque<ConnectionPtr>> idle_;  // std::hash from Asio
-};
+struct Connection;
 
 // Reads one response: header first, then body pieces as the peer sends them. Parses
 // with http/wire.h: the head is copied once and its fields are views of that copy.
@@ -63,6 +27,8 @@ class ResponseReader {
  public:
   explicit ResponseReader(uint64_t body_limit = 64ull << 20);
   awaitable<error_code> read_header(Connection& c, std::chrono::milliseconds timeout);
+  // Ready for the next response (its buffers keep their capacity).
+  void reset();
   // Replaces `out` with the next body bytes (possibly empty). Check done() after.
   awaitable<error_code> read_some(Connection& c, std::string& out, std::chrono::milliseconds timeout);
   // Reads the remaining body into `out` (appending).
@@ -88,6 +54,50 @@ class ResponseReader {
   uint64_t left_ = 0;  // kLength: body bytes still to come
   ChunkDecoder chunks_;
   bool done_ = false;
+};
+
+struct Connection {
+  explicit Connection(asio::any_io_executor ex) : stream(std::move(ex)) {}
+  Stream stream;
+  std::string buffer;  // bytes read but not yet parsed (none between responses)
+  tcp::endpoint peer;
+  bool reused = false;     // came from the idle pool (may have been closed by the peer)
+  bool reusable = false;   // set by the user once a response completed with keep-alive
+  std::chrono::steady_clock::time_point idle_since{};
+  // The reader of the response in progress (reset() before each): here rather than in
+  // the caller's coroutine frame, which it would take ~500 bytes of.
+  ResponseReader reader;
+};
+using ConnectionPtr = std::unique_ptr<Connection>;
+
+struct PoolOptions {
+  size_t max_idle_per_endpoint = 256;
+  std::chrono::milliseconds max_idle_time{4000};  // below llama-server's 5 s keep-alive
+};
+
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(asio::any_io_executor ex, PoolOptions opts = {}) : ex_(std::move(ex)), opts_(opts) {}
+
+  // An idle connection to `ep` or a new one. Errors: connection_refused, timed_out, ...
+  awaitable<std::pair<error_code, ConnectionPtr>> acquire(tcp::endpoint ep,
+                                                          std::chrono::milliseconds connect_timeout);
+  // An idle connection to `ep` still fit for use, or null (no suspension: the hot
+  // path takes one without a coroutine frame).
+  ConnectionPtr take_idle(const tcp::endpoint& ep);
+  // A new connection, never from the pool.
+  awaitable<std::pair<error_code, ConnectionPtr>> connect(tcp::endpoint ep,
+                                                          std::chrono::milliseconds connect_timeout);
+  // Returns a connection; kept only if `reusable` and the pool has room.
+  void release(ConnectionPtr conn);
+  // Drops idle connections to `ep` (the replica went away).
+  void forget(const tcp::endpoint& ep);
+  [[nodiscard]] size_t idle_count() const;
+
+ private:
+  asio::any_io_executor ex_;
+  PoolOptions opts_;
+  std::unordered_map<tcp::endpoint, std::deque<ConnectionPtr>> idle_;  // std::hash from Asio
 };
 
 // The bytes of a request as sent: request line, fields, blank line, body.

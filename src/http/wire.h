@@ -45,7 +45,7 @@ struct Head {
   unsigned status = 0;      // responses
   std::string_view reason;  // responses
   unsigned version = 11;    // 10 or 11
-  boost::container::small_vector<Field, 16> fields;  // inline: no allocation for a usual head
+  boost::container::small_vector<Field, 8> fields;  // inline: no allocation for a usual head (engines send 4-8)
   std::optional<uint64_t> content_length;
   bool chunked = false;     // Transfer-Encoding: chunked
   bool keep_alive = true;   // from the version and the Connection tokens

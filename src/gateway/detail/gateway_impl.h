@@ -186,28 +186,49 @@ class Gateway::Impl {
     std::optional<openai::CompletionRequest> parsed;
     std::optional<Pass> pass;
     Pool* pool = nullptr;
-    std::string pool_name;
   };
-  // Parse, key, tier, model, rate limits and offload: false when the request was
-  // answered (refused) here. A coroutine of its own, so that its error responses and
-  // denials are not slots of completion's frame for the whole of a stream.
-  http::awaitable<bool> check(ServerRequest& req, Exchange& ex, openai::Endpoint endpoint, std::string_view name,
-                              Checked& c);
+  // A request refused before it reaches a replica: its answer.
+  struct Refusal {
+    Error error;
+    Headers headers;
+  };
+  // Parse, key, tier and model: fills `c`, or returns the refusal (counted). Plain
+  // functions and a small coroutine rather than one coroutine: a frame over ~1 KB is
+  // not recycled by Asio's frame cache (and evicts one that is), and completion's
+  // frame, which an open stream holds, would carry every refusal's slots.
+  std::unique_ptr<Refusal> screen(ServerRequest& req, openai::Endpoint endpoint, std::string_view name, Checked& c);
+  // The key's and its tenant's rate limits (only requests whose key has limits get here).
+  http::awaitable<std::unique_ptr<Refusal>> limit(Checked& c, std::string_view name);
+  // After the limits: a saturated pool overflows to its offload pool.
+  void place(Checked& c);
+  // A checked request's attempts, in a frame of its own (each frame under ~1 KB).
+  http::awaitable<void> serve(ServerRequest& req, Exchange& ex, Checked& checked, std::string_view name, TimePoint t0);
+  // What is sent upstream: the client's request with the pool's credentials.
+  UpstreamRequest upstream_request(ServerRequest& req, const Pool& pool);
+  // A slot on a replica of the request's pool, waiting in the pool's queue; nullopt when
+  // the request was refused (and answered here) or its client left.
+  http::awaitable<std::optional<ReplicaId>> wait_for_slot(Exchange& ex, Checked& c, routing::RoutingPolicy& policy,
+                                                          const routing::RequestInfo& info,
+                                                          std::span<const ReplicaId> tried, const WaitTicker* ticker,
+                                                          const std::string& last_error, std::string_view name);
   // The pool that takes this request instead of `pool` when `pool` is saturated (its
   // offload settings), with the reason; nullptr to stay.
   Pool* offload(Pool& pool, const char** reason);
-  http::awaitable<ProxyOutcome> try_replica(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
-                                        const routing::RequestInfo& info, const UpstreamRequest& upstream, Exchange& ex,
-                                        const ProxyTimeouts& timeouts, TimePoint t0, ReplicaId id,
-                                        const Pass& pass, HedgeRace* race, int lane);
+  // One attempt on replica `id`; its outcome goes into `out`.
+  http::awaitable<void> try_replica(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
+                                    const routing::RequestInfo& info, const UpstreamRequest& upstream, Exchange& ex,
+                                    const ProxyTimeouts& timeouts, TimePoint t0, ReplicaId id, const Pass& pass,
+                                    HedgeRace* race, int lane, ProxyOutcome& out);
   // Takes the request's retry-budget token unless it holds one; false when spent.
   bool take_retry(Pool& pool, RetryBudget*& token);
   // The original attempt and, after the tier's hedge delay, a copy elsewhere (completion.cpp).
+  // `out` and `answered`: the winning attempt's outcome and replica; `hedged`: the
+  // hedge's replica, if one was sent.
   http::awaitable<void> hedged_attempt(LoopContext& ctx, Pool& pool, routing::RoutingPolicy& policy,
                                        const routing::RequestInfo& info, const UpstreamRequest& upstream, Exchange& ex,
                                        const ProxyTimeouts& timeouts, TimePoint t0, ReplicaId id, const Pass& pass,
-                                       const std::vector<ReplicaId>& tried, RetryBudget*& retry_token, HedgeRace& race,
-                                       std::optional<ReplicaId>& hedged, ProxyOutcome (&outs)[2]);
+                                       const std::vector<ReplicaId>& tried, RetryBudget*& retry_token,
+                                       std::optional<ReplicaId>& hedged, ProxyOutcome& out, ReplicaId& answered);
 
   // Coroutine frames are destroyed in ~Impl (server_.shutdown()) before any member.
   GatewayConfig config_;
