@@ -104,7 +104,8 @@ http::awaitable<bool> relay_body(http::Connection& conn, http::ResponseReader& r
   auto cs = co_await http::asio::this_coro::cancellation_state;
   const http::Head& head = reader.header();
   std::string body;
-  auto rec = co_await reader.read_all(conn, body, remaining(timeouts, timeouts.idle));
+  http::error_code rec;  // a small body comes with its head: no frame to wait for it
+  if (!reader.read_buffered(conn, body, rec)) rec = co_await reader.read_all(conn, body, remaining(timeouts, timeouts.idle));
   if (cs.cancelled() != http::asio::cancellation_type::none) {
     out.result = ProxyResult::kClientGone;
     co_return false;
@@ -294,7 +295,11 @@ http::awaitable<void> proxy_exchange(http::ConnectionPool& pool, fleet::Replica&
     }
     http::ResponseReader& reader = conn->reader;
     reader.reset();
-    http::error_code ec = co_await conn->stream.write(request, http::Stream::after(remaining(timeouts, timeouts.idle)));
+    size_t sent = 0;  // the request usually fits the socket's buffer: no frame for its write
+    http::error_code ec = conn->stream.try_write(request, sent);
+    if (ec == http::asio::error::would_block) {
+      ec = co_await conn->stream.write_rest(request, sent, http::Stream::after(remaining(timeouts, timeouts.idle)));
+    }
     if (!ec) ec = co_await reader.read_header(*conn, remaining(timeouts, timeouts.idle));
     if (cs.cancelled() != http::asio::cancellation_type::none) {
       out.result = ProxyResult::kClientGone;

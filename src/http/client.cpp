@@ -101,26 +101,12 @@ awaitable<error_code> ResponseReader::read_header(Connection& c, std::chrono::mi
 // Body bytes go straight into the caller's string (no buffer of the reader's own: an
 // event stream waits for its next token holding only its small piece). Chunked bodies
 // are decoded in place there.
-awaitable<error_code> ResponseReader::read_into(Connection& c, std::string& out, size_t piece,
-                                                std::chrono::milliseconds timeout) {
-  if (done_) co_return error_code{};
-  const size_t at = out.size();
-  if (framing_ == Framing::kLength) piece = static_cast<size_t>(std::min<uint64_t>(piece, left_));
-  size_t n = 0;
-  if (!c.buffer.empty()) {  // bytes that came with the head or the previous piece
-    n = std::min(piece, c.buffer.size());
-    out.append(c.buffer, 0, n);
-    c.buffer.erase(0, n);
-  } else {
-    const error_code ec = co_await c.stream.read_append(out, piece, Stream::after(timeout));
-    n = out.size() - at;
-    if (ec == asio::error::eof && framing_ == Framing::kUntilClose) {
-      done_ = true;
-      co_return error_code{};
-    }
-    if (ec == asio::error::eof) co_return bhttp::error::partial_message;
-    if (ec) co_return ec;
-  }
+size_t ResponseReader::piece_for(size_t piece) const {
+  return framing_ == Framing::kLength ? static_cast<size_t>(std::min<uint64_t>(piece, left_)) : piece;
+}
+
+error_code ResponseReader::account(Connection& c, std::string& out, size_t at) {
+  size_t n = out.size() - at;
   switch (framing_) {
     case Framing::kLength:
       left_ -= n;
@@ -128,7 +114,7 @@ awaitable<error_code> ResponseReader::read_into(Connection& c, std::string& out,
       break;
     case Framing::kChunked: {
       const auto r = chunks_.decode(out.data() + at, n);
-      if (r.error) co_return bhttp::error::bad_chunk;
+      if (r.error) return bhttp::error::bad_chunk;
       if (r.used < n) c.buffer.insert(0, out, at + r.used, n - r.used);  // past the body's end
       out.resize(at + r.kept);
       n = r.kept;
@@ -140,14 +126,44 @@ awaitable<error_code> ResponseReader::read_into(Connection& c, std::string& out,
       break;
   }
   body_read_ += n;
-  if (body_read_ > body_limit_) co_return bhttp::error::body_limit;
-  co_return error_code{};
+  if (body_read_ > body_limit_) return bhttp::error::body_limit;
+  return error_code{};
+}
+
+error_code ResponseReader::take_buffered(Connection& c, std::string& out, size_t piece) {
+  const size_t at = out.size();
+  const size_t n = std::min(piece_for(piece), c.buffer.size());
+  out.append(c.buffer, 0, n);
+  c.buffer.erase(0, n);
+  return account(c, out, at);
+}
+
+error_code ResponseReader::after_read(Connection& c, std::string& out, size_t at, error_code ec) {
+  if (ec == asio::error::eof && framing_ == Framing::kUntilClose) {
+    done_ = true;
+    return error_code{};
+  }
+  if (ec == asio::error::eof) return bhttp::error::partial_message;
+  if (ec) return ec;
+  return account(c, out, at);
+}
+
+bool ResponseReader::read_buffered(Connection& c, std::string& out, error_code& ec) {
+  while (!done_ && !c.buffer.empty() && !ec) ec = take_buffered(c, out, kBodyPiece);
+  return done_ || ec;
 }
 
 awaitable<error_code> ResponseReader::read_some(Connection& c, std::string& out, std::chrono::milliseconds timeout) {
   out.clear();
   while (!done_ && out.empty()) {
-    auto ec = co_await read_into(c, out, kStreamPiece, timeout);
+    error_code ec;
+    if (!c.buffer.empty()) {  // bytes that came with the head or the previous piece
+      ec = take_buffered(c, out, kStreamPiece);
+    } else {
+      const size_t at = out.size();
+      ec = co_await c.stream.read_append(out, piece_for(kStreamPiece), Stream::after(timeout));
+      ec = after_read(c, out, at, ec);
+    }
     if (ec) co_return ec;
   }
   co_return error_code{};
@@ -155,7 +171,14 @@ awaitable<error_code> ResponseReader::read_some(Connection& c, std::string& out,
 
 awaitable<error_code> ResponseReader::read_all(Connection& c, std::string& out, std::chrono::milliseconds timeout) {
   while (!done_) {
-    auto ec = co_await read_into(c, out, kBodyPiece, timeout);
+    error_code ec;
+    if (!c.buffer.empty()) {
+      ec = take_buffered(c, out, kBodyPiece);
+    } else {
+      const size_t at = out.size();
+      ec = co_await c.stream.read_append(out, piece_for(kBodyPiece), Stream::after(timeout));
+      ec = after_read(c, out, at, ec);
+    }
     if (ec) co_return ec;
   }
   co_return error_code{};
@@ -208,7 +231,8 @@ awaitable<std::pair<error_code, SimpleResponse>> fetch(ConnectionPool& pool, tcp
     req.keep_alive(true);
     req.prepare_payload();
     const std::string bytes = serialize(req);
-    ResponseReader reader;
+    ResponseReader& reader = conn->reader;
+    reader.reset();
     error_code ec = co_await conn->stream.write(bytes, Stream::after(timeout));
     if (!ec) ec = co_await reader.read_header(*conn, timeout);
     if (ec && reused) continue;  // a stale keep-alive connection: one fresh try

@@ -33,6 +33,9 @@ class ResponseReader {
   awaitable<error_code> read_some(Connection& c, std::string& out, std::chrono::milliseconds timeout);
   // Reads the remaining body into `out` (appending).
   awaitable<error_code> read_all(Connection& c, std::string& out, std::chrono::milliseconds timeout);
+  // The same without waiting: takes the body bytes already received (a small body
+  // usually comes with its head). True when the body is complete, or failed (`ec`).
+  bool read_buffered(Connection& c, std::string& out, error_code& ec);
 
   [[nodiscard]] bool done() const { return done_; }
   [[nodiscard]] const Head& header() const { return head_; }
@@ -41,8 +44,14 @@ class ResponseReader {
 
  private:
   enum class Framing { kNone, kLength, kChunked, kUntilClose };
-  // Appends up to `piece` body bytes to `out`.
-  awaitable<error_code> read_into(Connection& c, std::string& out, size_t piece, std::chrono::milliseconds timeout);
+  // Body bytes appended to `out` from `at`: framing (chunks decoded in place), limits.
+  error_code account(Connection& c, std::string& out, size_t at);
+  // Up to `piece` body bytes from the connection's buffer.
+  error_code take_buffered(Connection& c, std::string& out, size_t piece);
+  // After a read that appended to `out` from `at`, or failed with `ec`.
+  error_code after_read(Connection& c, std::string& out, size_t at, error_code ec);
+  // `piece`, or less where the body ends sooner.
+  [[nodiscard]] size_t piece_for(size_t piece) const;
   // Per stream, held while it waits: SSE events are a few hundred bytes; a body read
   // whole takes larger pieces.
   static constexpr size_t kStreamPiece = 1024, kBodyPiece = 4096, kHeadPiece = 1024, kHeadLimit = 64 * 1024;

@@ -42,8 +42,16 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
   *p = '\n';
 }
 
-awaitable<bool> Exchange::write(std::span<const asio::const_buffer> buffers) {
-  const auto ec = co_await stream_.write(buffers, Stream::after(write_timeout_));
+bool Exchange::write_now(std::span<const asio::const_buffer> buffers, size_t& sent, bool& ok) {
+  const error_code ec = stream_.try_write(buffers, sent);
+  if (ec == asio::error::would_block) return false;
+  if (ec) broken_ = true;
+  ok = !ec;
+  return true;
+}
+
+awaitable<bool> Exchange::write_rest(std::span<const asio::const_buffer> buffers, size_t sent) {
+  const auto ec = co_await stream_.write_rest(buffers, sent, Stream::after(write_timeout_));
   if (ec) broken_ = true;
   co_return !ec;
 }
@@ -51,7 +59,8 @@ awaitable<bool> Exchange::write(std::span<const asio::const_buffer> buffers) {
 awaitable<bool> Exchange::send(std::string_view head, std::string_view body) {
   const std::array<asio::const_buffer, 2> message{asio::buffer(head.data(), head.size()),
                                                   asio::buffer(body.data(), body.size())};
-  finished_ = co_await write(message);
+  size_t sent = 0;
+  if (!write_now(message, sent, finished_)) finished_ = co_await write_rest(message, sent);
   co_return finished_;
 }
 
@@ -75,7 +84,11 @@ awaitable<bool> Exchange::respond(unsigned status, std::string_view fields, std:
   if (version_ >= 11 && !keep_alive()) append_field(head, "Connection", "close");
   if (version_ < 11 && keep_alive()) append_field(head, "Connection", "keep-alive");
   head.append("\r\n");
-  co_return co_await send(head, body);
+  // As send(), inline: the socket usually takes it all at once, with no frame for that.
+  const std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(body.data(), body.size())};
+  size_t sent = 0;
+  if (!write_now(message, sent, finished_)) finished_ = co_await write_rest(message, sent);
+  co_return finished_;
 }
 
 awaitable<bool> Exchange::start_stream(bhttp::response<bhttp::empty_body> head) {
@@ -85,7 +98,10 @@ awaitable<bool> Exchange::start_stream(bhttp::response<bhttp::empty_body> head) 
   head.chunked(true);
   const std::string bytes = serialize_head(head.base());
   const std::array<asio::const_buffer, 1> message{asio::buffer(bytes)};
-  co_return co_await write(message);
+  size_t sent = 0;
+  bool ok = false;
+  if (!write_now(message, sent, ok)) ok = co_await write_rest(message, sent);
+  co_return ok;
 }
 
 awaitable<bool> Exchange::write_chunk(std::string_view data) {
@@ -98,13 +114,17 @@ awaitable<bool> Exchange::write_chunk(std::string_view data) {
   *end++ = '\n';
   const std::array<asio::const_buffer, 3> chunk{asio::buffer(size, static_cast<size_t>(end - size)),
                                                asio::buffer(data.data(), data.size()), asio::buffer("\r\n", 2)};
-  co_return co_await write(chunk);
+  size_t sent = 0;
+  bool ok = false;
+  if (!write_now(chunk, sent, ok)) ok = co_await write_rest(chunk, sent);
+  co_return ok;
 }
 
 awaitable<bool> Exchange::finish_stream() {
   if (broken_) co_return false;
   const std::array<asio::const_buffer, 1> last{asio::buffer("0\r\n\r\n", 5)};
-  finished_ = co_await write(last);
+  size_t sent = 0;
+  if (!write_now(last, sent, finished_)) finished_ = co_await write_rest(last, sent);
   co_return finished_;
 }
 

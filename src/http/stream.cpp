@@ -93,9 +93,10 @@ awaitable<std::pair<error_code, size_t>> Stream::read_some(asio::mutable_buffer 
 awaitable<error_code> Stream::read_append(std::string& out, size_t most, TimePoint deadline) {
   const size_t at = out.size();
   out.resize(at + most);
-  auto [ec, n] = co_await read_some(asio::buffer(out.data() + at, most), deadline);
+  arm(deadline);  // the socket itself, not read_some(): one coroutine frame less per read
+  auto [ec, n] = co_await core_->socket.async_read_some(asio::buffer(out.data() + at, most), use_tuple);
   out.resize(at + n);
-  co_return ec;
+  co_return settle(ec);
 }
 
 awaitable<error_code> Stream::write(std::string_view bytes, TimePoint deadline) {
@@ -103,16 +104,18 @@ awaitable<error_code> Stream::write(std::string_view bytes, TimePoint deadline) 
   co_return co_await write(one, deadline);
 }
 
-awaitable<error_code> Stream::write(std::span<const asio::const_buffer> buffers, TimePoint deadline) {
+error_code Stream::try_write(std::span<const asio::const_buffer> buffers, size_t& sent) {
   size_t total = 0;
   for (const auto& b : buffers) total += b.size();
-  // The socket first (non-blocking): one sendmsg, no suspension, when it takes it all.
   error_code ec;
   if (!core_->socket.non_blocking()) core_->socket.non_blocking(true, ec);
-  size_t sent = ec ? 0 : core_->socket.write_some(buffers, ec);
-  if (!ec && sent == total) co_return error_code{};
-  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
-  // The rest when the client reads.
+  sent = ec ? 0 : core_->socket.write_some(buffers, ec);
+  if (!ec && sent == total) return error_code{};
+  if (!ec || ec == asio::error::would_block || ec == asio::error::try_again) return asio::error::would_block;
+  return ec;
+}
+
+awaitable<error_code> Stream::write_rest(std::span<const asio::const_buffer> buffers, size_t sent, TimePoint deadline) {
   std::vector<asio::const_buffer> rest;
   for (const auto& b : buffers) {
     if (sent >= b.size()) {
@@ -123,8 +126,15 @@ awaitable<error_code> Stream::write(std::span<const asio::const_buffer> buffers,
     sent = 0;
   }
   arm(deadline);
-  auto [wec, n] = co_await asio::async_write(core_->socket, rest, use_tuple);
-  co_return settle(wec);
+  auto [ec, n] = co_await asio::async_write(core_->socket, rest, use_tuple);
+  co_return settle(ec);
+}
+
+awaitable<error_code> Stream::write(std::span<const asio::const_buffer> buffers, TimePoint deadline) {
+  size_t sent = 0;
+  const error_code ec = try_write(buffers, sent);
+  if (ec != asio::error::would_block) co_return ec;
+  co_return co_await write_rest(buffers, sent, deadline);
 }
 
 }  // namespace tidal::http

@@ -40,6 +40,11 @@ class Stream {
   awaitable<error_code> read_append(std::string& out, size_t most, TimePoint deadline);
   // Writes all of `buffers`.
   awaitable<error_code> write(std::span<const asio::const_buffer> buffers, TimePoint deadline);
+  // The same in two steps, for callers that would rather not have a coroutine frame for
+  // a write the socket takes at once: try_write() writes what the socket takes now (one
+  // sendmsg); would_block means `sent` bytes were written and write_rest() must follow.
+  error_code try_write(std::span<const asio::const_buffer> buffers, size_t& sent);
+  awaitable<error_code> write_rest(std::span<const asio::const_buffer> buffers, size_t sent, TimePoint deadline);
   awaitable<error_code> write(std::string_view bytes, TimePoint deadline);
   // Closes the socket; pending operations complete with operation_aborted.
   void close();
