@@ -120,14 +120,16 @@ http::awaitable<bool> relay_body(http::Connection& conn, http::ResponseReader& r
   out.ttft = out.last_byte = std::chrono::steady_clock::now() - started;
   routing::first_token(replica.stats, ticket);
   UsageMeter meter;
-  meter.feed(body);
+  meter.feed_body(body);
   out.output_tokens = meter.output_tokens();
   out.prompt_tokens = meter.prompt_tokens();
   out.cached_tokens = meter.cached_tokens();
   // The client's header lines: the upstream's content type, Retry-After and x-*
   // headers (those the gateway sets itself win), then the gateway's own.
-  std::string fields;
-  fields.reserve(256);
+  // Built in this thread's scratch buffer: respond() copies it before it can suspend.
+  thread_local std::string scratch;
+  std::string& fields = scratch;
+  fields.clear();
   for (const auto& f : head.fields) {
     const std::string_view name = f.name;
     if (!http::iequals(name, "content-type") && !http::iequals(name, "retry-after") && !is_x_header(name)) continue;

@@ -105,6 +105,24 @@ void UsageMeter::feed(std::string_view bytes) {
   }
 }
 
+void UsageMeter::feed_body(std::string_view body) {
+  constexpr std::string_view kUsage = "\"usage\"";
+  // The last quote that opens `"usage"`, searched backwards quote by quote.
+  for (size_t end = body.size(); end > 0;) {
+    const void* q = memrchr(body.data(), '"', end);
+    if (!q) break;
+    const size_t at = static_cast<size_t>(static_cast<const char*>(q) - body.data());
+    if (body.substr(at, kUsage.size()) == kUsage) {
+      scan(body.substr(at), 0, body.size() - at);
+      if (completion_) return;
+      *this = UsageMeter{};  // no count there: the whole body, as feed() reads it
+      break;
+    }
+    end = at;
+  }
+  feed(body);
+}
+
 uint32_t UsageMeter::output_tokens() const {
   if (completion_) return *completion_;
   const uint32_t other = done_ + usage_only_;

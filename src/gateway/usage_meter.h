@@ -16,6 +16,10 @@ namespace tidal::gateway {
 class UsageMeter {
  public:
   void feed(std::string_view bytes);
+  // A whole body that is not an event stream, on a fresh meter: its numbers are read
+  // from its last `"usage"` key on (engines put the usage object at the end), so only
+  // the body's tail is scanned; without completion_tokens there, the body is fed whole.
+  void feed_body(std::string_view body);
   // completion_tokens of a usage object if one was seen, else the number of data
   // events other than [DONE] (the usage-only final chunk of a stream not counted).
   [[nodiscard]] uint32_t output_tokens() const;

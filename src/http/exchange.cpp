@@ -75,19 +75,27 @@ awaitable<bool> Exchange::respond(Response res) {
 
 awaitable<bool> Exchange::respond(unsigned status, std::string_view fields, std::string_view body) {
   started_ = true;
-  std::string head;
-  head.reserve(64 + fields.size());
+  // The head is built in this thread's scratch buffer (no allocation): it is written at
+  // once, before anything else runs here, and copied only if the socket leaves some.
+  thread_local std::string scratch;
+  std::string& head = scratch;
+  head.clear();
   append_status_line(head, version_, status, bhttp::obsolete_reason(bhttp::int_to_status(status)));
   head.append(fields);
-  append_field(head, "Content-Length", std::to_string(body.size()));
+  char length[24];
+  append_field(head, "Content-Length",
+               std::string_view(length, static_cast<size_t>(std::to_chars(length, length + sizeof(length), body.size()).ptr - length)));
   // As Beast's keep_alive(): HTTP/1.1 says "close" when closing, HTTP/1.0 "keep-alive" when not.
   if (version_ >= 11 && !keep_alive()) append_field(head, "Connection", "close");
   if (version_ < 11 && keep_alive()) append_field(head, "Connection", "keep-alive");
   head.append("\r\n");
-  // As send(), inline: the socket usually takes it all at once, with no frame for that.
-  const std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(body.data(), body.size())};
+  std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(body.data(), body.size())};
   size_t sent = 0;
-  if (!write_now(message, sent, finished_)) finished_ = co_await write_rest(message, sent);
+  if (!write_now(message, sent, finished_)) {
+    const std::string rest = head;  // the scratch buffer is the next response's
+    message[0] = asio::buffer(rest);
+    finished_ = co_await write_rest(message, sent);
+  }
   co_return finished_;
 }
 

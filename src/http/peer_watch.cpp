@@ -27,8 +27,14 @@ void arm_watch(tcp::socket& socket, const std::shared_ptr<PeerWatch>& w) {
   });
 }
 
+void release_idle_buffer(PeerWatch& w) {
+  if (w.idle_buffer && w.idle_buffer->empty()) std::string().swap(*w.idle_buffer);
+  w.idle_buffer = nullptr;
+}
+
 void WatchSweep::start(const std::shared_ptr<PeerWatch>& w, tcp::socket& socket) {
   if (after_.count() <= 0) {
+    release_idle_buffer(*w);
     armed_.fetch_add(1, std::memory_order_relaxed);
     arm_watch(socket, w);
     return;
@@ -44,6 +50,7 @@ void WatchSweep::start(const std::shared_ptr<PeerWatch>& w, tcp::socket& socket)
 }
 
 void WatchSweep::stop(PeerWatch& w, tcp::socket& socket) {
+  w.idle_buffer = nullptr;
   if (w.listed) unlink(w);
   if (w.armed) {
     // The wait is still pending: take it off the socket now, or the next request's
@@ -70,6 +77,7 @@ void WatchSweep::sweep() {
     PeerWatch& w = *head_;
     tcp::socket& socket = *w.socket;
     unlink(w);
+    release_idle_buffer(w);
     armed_.fetch_add(1, std::memory_order_relaxed);
     arm_watch(socket, w.shared_from_this());
   }

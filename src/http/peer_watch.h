@@ -5,12 +5,14 @@
 // readability), so a handler is watched only once it has run for `watch_after`: the
 // loop's WatchSweep lists the handlers that run, oldest first, and one timer arms the
 // watch of each as it reaches that age. A request answered sooner costs nothing; a
-// client that leaves sooner is noticed at that age (or when a write to it fails).
+// client that leaves sooner is noticed at that age (or when a write to it fails). The
+// session's read buffer is given back at that age too.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <string>
 
 #include "http/types.h"
 
@@ -21,6 +23,10 @@ struct PeerWatch : std::enable_shared_from_this<PeerWatch> {
   uint64_t generation = 0;  // bumped when a handler starts and when it ends
   bool armed = false;       // the current handler is watched
   bool left = false;        // the client left while a handler ran
+  // The session's empty read buffer while a handler runs: given back when the handler
+  // is watched, i.e. has run for `watch_after` (an event stream may run for minutes; a
+  // quick answer keeps the buffer for the next request instead of allocating anew).
+  std::string* idle_buffer = nullptr;
   // While listed in its loop's sweep (a handler runs, not yet watched):
   tcp::socket* socket = nullptr;
   std::chrono::steady_clock::time_point since{};
@@ -28,6 +34,9 @@ struct PeerWatch : std::enable_shared_from_this<PeerWatch> {
   PeerWatch* next = nullptr;
   bool listed = false;
 };
+
+// Gives the session's read buffer back (if it is still empty).
+void release_idle_buffer(PeerWatch& w);
 
 // Starts watching `socket` for the client leaving, for the handler that runs now.
 void arm_watch(tcp::socket& socket, const std::shared_ptr<PeerWatch>& w);

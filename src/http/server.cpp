@@ -266,8 +266,8 @@ awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> w
   socket.non_blocking(true, ec);
   Stream stream(std::move(socket));
   std::string buf;  // received, not yet parsed: a request head, its body, a pipelined next request
+  ServerRequest req;  // one per connection: its head's bytes keep their capacity
   while (true) {
-    ServerRequest req;
     const Reading read = co_await read_request(stream, buf, req, opts_);
     if (read.status != bhttp::status::ok) {
       if (read.status != bhttp::status::unknown) {
@@ -288,9 +288,6 @@ awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> w
       ~Active() { --s.requests_active; }
     } active{stats_};
     bool failed = false;
-    // Nothing buffered: give the read buffer back while the handler runs (an event
-    // stream may run for minutes; the next request gets a fresh one).
-    if (buf.empty()) std::string().swap(buf);
     {
       // Watched while the handler runs: off the sweep's list and unwatched however it
       // ends (a frame destroyed at shutdown included).
@@ -304,7 +301,14 @@ awaitable<void> Server::session(tcp::socket socket, std::shared_ptr<PeerWatch> w
         }
       } watched{sweep, *watch, stream.socket()};
       ++watch->generation;
-      if (opts_.watch_disconnect && buf.size() == 0) sweep.start(watch, stream.socket());
+      // Nothing buffered: the read buffer is given back if the handler runs long (an
+      // event stream may run for minutes; the next request gets a fresh one).
+      if (buf.empty()) watch->idle_buffer = &buf;
+      if (opts_.watch_disconnect && buf.size() == 0) {
+        sweep.start(watch, stream.socket());
+      } else {
+        release_idle_buffer(*watch);
+      }
       try {
         co_await handler_(req, ex);
       } catch (const std::exception& e) {

@@ -13,6 +13,11 @@ void ServerRequest::assign(const Head& head, std::string_view head_bytes) {
   fields_.clear();
   for (const auto& f : head.fields) fields_.push_back({moved(f.name), moved(f.value)});
   verb_ = bhttp::string_to_verb(method_);
+  if (body_.capacity() > (64u << 10)) {
+    std::string().swap(body_);  // a large body's block is not kept for the next request
+  } else {
+    body_.clear();
+  }
 }
 
 std::string_view ServerRequest::operator[](std::string_view name) const {

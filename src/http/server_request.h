@@ -24,7 +24,8 @@ class ServerRequest {
   ServerRequest(const ServerRequest&) = delete;
   ServerRequest& operator=(const ServerRequest&) = delete;
 
-  // Takes a parsed head: its bytes are copied and its views re-pointed into the copy.
+  // Takes a parsed head: its bytes are copied and its views re-pointed into the copy;
+  // the body is emptied (the connection's next request reuses this object).
   void assign(const Head& head, std::string_view head_bytes);
 
   [[nodiscard]] bhttp::verb method() const { return verb_; }

@@ -102,5 +102,50 @@ TEST(UsageMeterTest, RandomStreamsAndCutsCountExactly) {
   }
 }
 
+// feed_body() reads a whole body from its last "usage" key on: the same numbers as
+// feed() on bodies with the usage object anywhere (first, last, between other fields),
+// with none, with "usage" as a string value or escaped in content, or an event stream
+// with a usage chunk.
+TEST(UsageMeterTest, AWholeBodyReadFromItsUsageTailAsFeedReadsIt) {
+  std::mt19937 rng(11);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  const std::string alphabet = "abcpu \\\"xyz:{}[],0123";
+  auto content = [&] {
+    std::string c;
+    for (int i = pick(0, 30); i > 0; --i) {
+      const char ch = alphabet[static_cast<size_t>(pick(0, static_cast<int>(alphabet.size()) - 1))];
+      if (ch == '"' || ch == '\\') c += '\\';
+      c += ch;
+    }
+    if (pick(0, 4) == 0) c += "\\\"usage\\\":{\\\"completion_tokens\\\":99}";  // escaped: not a key
+    return c;
+  };
+  int from_tail = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    const std::string usage = "\"usage\":{\"prompt_tokens\":" + std::to_string(pick(0, 9000)) +
+                              (pick(0, 3) ? ",\"completion_tokens\":" + std::to_string(pick(0, 900)) : "") +
+                              (pick(0, 1) ? ",\"prompt_tokens_details\":{\"cached_tokens\":" + std::to_string(pick(0, 50)) + "}" : "") +
+                              "}";
+    std::string b;
+    switch (pick(0, 4)) {
+      case 0: b = "{" + usage + ",\"choices\":[{\"text\":\"" + content() + "\"}]}"; break;
+      case 1: b = "{\"choices\":[{\"text\":\"" + content() + "\"}]," + usage + "}"; break;
+      case 2: b = "{\"id\":\"usage\",\"choices\":[{\"text\":\"" + content() + "\"}]}"; break;
+      case 3: b = "{\"choices\":[{\"text\":\"" + content() + "\"}]," + usage + ",\"model\":\"usage\"}"; break;
+      default:
+        b = "data: {\"choices\":[{\"delta\":{\"content\":\"" + content() + "\"}}]}\n\ndata: {\"choices\":[]," + usage +
+            "}\n\ndata: [DONE]\n\n";
+    }
+    UsageMeter whole, tail;
+    whole.feed(b);
+    tail.feed_body(b);
+    ASSERT_EQ(tail.output_tokens(), whole.output_tokens()) << b;
+    ASSERT_EQ(tail.prompt_tokens(), whole.prompt_tokens()) << b;
+    ASSERT_EQ(tail.cached_tokens(), whole.cached_tokens()) << b;
+    if (b.find("\"completion_tokens\"") != std::string::npos) ++from_tail;
+  }
+  EXPECT_GT(from_tail, 1000);  // most bodies were read from their tail
+}
+
 }  // namespace
 }  // namespace tidal::gateway
