@@ -105,20 +105,46 @@ void UsageMeter::feed(std::string_view bytes) {
   }
 }
 
-void UsageMeter::feed_body(std::string_view body) {
+namespace {
+
+// Where the last `"usage"` in `d[0, n)` starts, or npos: sixteen bytes at a time from
+// the end, stopping only at a quote followed by 'u'.
+size_t last_usage_key(const char* d, size_t n) {
   constexpr std::string_view kUsage = "\"usage\"";
-  // The last quote that opens `"usage"`, searched backwards quote by quote.
-  for (size_t end = body.size(); end > 0;) {
-    const void* q = memrchr(body.data(), '"', end);
-    if (!q) break;
-    const size_t at = static_cast<size_t>(static_cast<const char*>(q) - body.data());
-    if (body.substr(at, kUsage.size()) == kUsage) {
-      scan(body.substr(at), 0, body.size() - at);
-      if (completion_) return;
-      *this = UsageMeter{};  // no count there: the whole body, as feed() reads it
-      break;
+  auto is_key = [&](size_t p) { return n - p >= kUsage.size() && std::memcmp(d + p, kUsage.data(), kUsage.size()) == 0; };
+  // Positions below `end` are still to be checked; a key starts at most 7 bytes before
+  // the end, so the byte after each checked one is always inside the buffer.
+  size_t end = n >= kUsage.size() ? n - kUsage.size() + 1 : 0;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), u = _mm_set1_epi8('u');
+  while (end >= 16) {
+    const size_t p = end - 16;  // the block d[p, end), each byte with the one after it
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p));
+    const __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p + 1));
+    auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(next, u))));
+    while (mask != 0) {  // the highest first: the last match wins
+      const unsigned bit = 31u - static_cast<unsigned>(__builtin_clz(mask));
+      if (is_key(p + bit)) return p + bit;
+      mask &= ~(1u << bit);
     }
-    end = at;
+    end = p;
+  }
+#endif
+  while (end > 0) {
+    --end;
+    if (d[end] == '"' && is_key(end)) return end;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+void UsageMeter::feed_body(std::string_view body) {
+  const size_t at = last_usage_key(body.data(), body.size());
+  if (at != std::string_view::npos) {
+    scan(body.substr(at), 0, body.size() - at);
+    if (completion_) return;
+    *this = UsageMeter{};  // no count there: the whole body, as feed() reads it
   }
   feed(body);
 }
