@@ -41,7 +41,7 @@ void ConnectionPool::release(ConnectionPtr conn) {
   if (!conn || !conn->reusable || conn->buffer.size() != 0) return;
   auto& list = idle_[conn->peer];
   if (list.size() >= opts_.max_idle_per_endpoint) return;
-  conn->stream.rest();
+  if (opts_.rest_idle) conn->stream.rest();
   conn->idle_since = std::chrono::steady_clock::now();
   list.push_back(std::move(conn));
 }

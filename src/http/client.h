@@ -82,6 +82,11 @@ using ConnectionPtr = std::unique_ptr<Connection>;
 struct PoolOptions {
   size_t max_idle_per_endpoint = 256;
   std::chrono::milliseconds max_idle_time{4000};  // below llama-server's 5 s keep-alive
+  // An idle connection's deadline timer is disarmed (Stream::rest) so that a pending
+  // wait does not keep the event loop running (a client whose run() should return when
+  // its work is done). A server whose loops run until stopped keeps it armed: disarming
+  // and re-arming cost a timer cancel and a handler completion per request.
+  bool rest_idle = true;
 };
 
 class ConnectionPool {

@@ -52,7 +52,8 @@ inline std::chrono::milliseconds ms(double s) { return std::chrono::milliseconds
 // Per event loop state: nothing here is shared between threads (the policies' shared
 // state is the pool's routing::SharedState and the replicas' stats).
 struct LoopContext {
-  explicit LoopContext(http::asio::any_io_executor ex) : pool(std::move(ex)) {}
+  // The loops run until the gateway stops: idle upstream connections keep their timers.
+  explicit LoopContext(http::asio::any_io_executor ex) : pool(std::move(ex), http::PoolOptions{.rest_idle = false}) {}
   http::ConnectionPool pool;
   std::vector<std::unique_ptr<routing::RoutingPolicy>> policies;  // one per pool, in pool order
 };
