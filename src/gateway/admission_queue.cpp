@@ -222,7 +222,7 @@ http::awaitable<Result<ReplicaId>> AdmissionQueue::admit(routing::RoutingPolicy&
     }
     if (my_turn) {
       if (auto id = try_take(policy, req, exclude, who.tier)) {
-        tm.queue_wait->Observe(std::chrono::duration<double>(SteadyClock::now() - enqueued).count());
+        tm.queue_wait->observe(std::chrono::duration<double>(SteadyClock::now() - enqueued).count());
         co_return *id;
       }
       if (!any_live(exclude) && !hold_at_zero) co_return no_replica();

@@ -369,8 +369,8 @@ http::awaitable<void> Gateway::Impl::try_replica(LoopContext& ctx, Pool& pool, r
   }
   if (out.status >= 500) slot.m.errors_status->Increment();
   const double e2e_s = std::chrono::duration<double>(now - t0).count();
-  slot.m.ttft->Observe(to_s(out.ttft));
-  slot.m.e2e->Observe(e2e_s);
+  slot.m.ttft->observe(to_s(out.ttft));
+  slot.m.e2e->observe(e2e_s);
   PoolLoad& load = *pool.load;
   PoolLoad::observe(load.ttft_ms, to_ms(out.ttft));
   PoolLoad::observe(load.e2e_ms, e2e_s * 1000);

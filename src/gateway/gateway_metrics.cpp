@@ -8,10 +8,8 @@ namespace {
 
 using prometheus::BuildCounter;
 using prometheus::BuildGauge;
-using prometheus::BuildHistogram;
-
-const prometheus::Histogram::BucketBoundaries& latency_buckets() {
-  static const prometheus::Histogram::BucketBoundaries b = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+const std::vector<double>& latency_buckets() {
+  static const std::vector<double> b = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                             0.25,   0.5,   1,      2.5,   5,    10,    20,    40,
                                                             80,     160,   320};
   return b;
@@ -23,7 +21,6 @@ GatewayMetrics::GatewayMetrics() {
   auto& r = *registry_;
   requests_ = &BuildCounter().Name("tidal_requests_total").Help("Client requests by pool, endpoint and HTTP status.").Register(r);
   queue_depth_ = &BuildGauge().Name("tidal_queue_depth").Help("Requests waiting in the gateway's admission queue, by pool and tier.").Register(r);
-  queue_wait_ = &BuildHistogram().Name("tidal_queue_wait_seconds").Help("Time admitted requests waited in the admission queue, by pool and tier.").Register(r);
   rejected_ = &BuildCounter().Name("tidal_queue_rejected_total").Help("Requests refused by the gateway, by pool, tier and reason (the x-tidal-drop-reason header).").Register(r);
   offloaded_ = &BuildCounter().Name("tidal_offload_requests_total").Help("Requests sent to another pool while theirs was saturated, by reason (queue_wait, cpu, memory).").Register(r);
   cost_ = &BuildCounter().Name("tidal_cost_usd_total").Help("Token cost of finished requests in pools with cost_per_1k_tokens (offload endpoints), counted apart.").Register(r);
@@ -41,8 +38,6 @@ GatewayMetrics::GatewayMetrics() {
   prefix_predicted_ = &BuildGauge().Name("tidal_prefix_predicted_hit_ratio").Help("Share of prompt tokens the router predicted cached on the replica (requests whose usage was seen).").Register(r);
   prefix_observed_ = &BuildGauge().Name("tidal_prefix_observed_hit_ratio").Help("Share of prompt tokens the engine reported cached (usage.prompt_tokens_details.cached_tokens).").Register(r);
   ready_ = &BuildGauge().Name("tidal_replica_ready").Help("1 when the replica is ready to receive traffic.").Register(r);
-  ttft_ = &BuildHistogram().Name("tidal_ttft_seconds").Help("Time to the first response byte (first token for streams), per replica.").Register(r);
-  e2e_ = &BuildHistogram().Name("tidal_e2e_seconds").Help("End-to-end request latency per replica.").Register(r);
   upstream_errors_ = &BuildCounter().Name("tidal_upstream_errors_total").Help("Upstream failures by replica and kind.").Register(r);
   internal_errors_ = &BuildCounter().Name("tidal_internal_errors_total").Help("Unexpected failures caught at the top of a coroutine.").Register(r).Add({});
   limiter_failures_ = &BuildCounter().Name("tidal_ratelimit_backend_failures_total").Help("Rate-limit decisions the backend (Redis) could not make; rate_limits.on_failure decided them.").Register(r).Add({});
@@ -64,8 +59,8 @@ void GatewayMetrics::remove_replica(routing::ReplicaId id) {
   prefix_predicted_->Remove(m.prefix_predicted);
   prefix_observed_->Remove(m.prefix_observed);
   ready_->Remove(m.ready);
-  ttft_->Remove(m.ttft);
-  e2e_->Remove(m.e2e);
+  ttft_.remove(m.ttft);
+  e2e_.remove(m.e2e);
   for (auto* c : {m.errors_connect, m.errors_reset, m.errors_timeout, m.errors_status}) upstream_errors_->Remove(c);
   breaker_open_->Remove(m.breaker_open);
   breaker_trips_->Remove(m.breaker_trips);
@@ -107,7 +102,7 @@ PoolMetrics& GatewayMetrics::add_pool(const std::string& pool, const std::vector
   for (const auto& tier : tiers) {
     TierMetrics t;
     t.queue_depth = &queue_depth_->Add({{"pool", pool}, {"tier", tier}});
-    t.queue_wait = &queue_wait_->Add({{"pool", pool}, {"tier", tier}}, latency_buckets());
+    t.queue_wait = &queue_wait_.add({{"pool", pool}, {"tier", tier}}, latency_buckets());
     for (size_t i = 0; i < std::size(kDropReasons); ++i) {
       t.rejected[i] = &rejected_->Add({{"pool", pool}, {"tier", tier}, {"reason", kDropReasons[i]}});
     }
@@ -149,8 +144,8 @@ void GatewayMetrics::add_replica(routing::ReplicaId id, const std::string& pool,
   m->prefix_observed = &prefix_observed_->Add(l);
   m->in_flight = &in_flight_->Add(l);
   m->ready = &ready_->Add(l);
-  m->ttft = &ttft_->Add(l, latency_buckets());
-  m->e2e = &e2e_->Add(l, latency_buckets());
+  m->ttft = &ttft_.add(l, latency_buckets());
+  m->e2e = &e2e_.add(l, latency_buckets());
   m->errors_connect = &upstream_errors_->Add({{"pool", pool}, {"replica", name}, {"kind", "connect"}});
   m->errors_reset = &upstream_errors_->Add({{"pool", pool}, {"replica", name}, {"kind", "reset"}});
   m->errors_timeout = &upstream_errors_->Add({{"pool", pool}, {"replica", name}, {"kind", "timeout"}});
@@ -235,6 +230,6 @@ void GatewayMetrics::sync_internal_errors(uint64_t total) {
   sync_counter(*internal_errors_, internal_errors_seen_, total);
 }
 
-std::string GatewayMetrics::render() const { return metrics::serialize(*registry_); }
+std::string GatewayMetrics::render() const { return metrics::serialize(*registry_, {&queue_wait_, &ttft_, &e2e_}); }
 
 }  // namespace tidal::gateway

@@ -6,7 +6,6 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <atomic>
@@ -16,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics/histogram.h"
 #include "routing/replica_stats.h"
 #include "routing/replica_view.h"
 
@@ -29,7 +29,7 @@ inline constexpr const char* kDropReasons[] = {"queue_full", "deadline", "shed",
 
 struct TierMetrics {
   prometheus::Gauge* queue_depth;
-  prometheus::Histogram* queue_wait;
+  metrics::Histogram* queue_wait;
   prometheus::Counter* rejected[std::size(kDropReasons)];
 };
 
@@ -56,8 +56,8 @@ struct ReplicaMetrics {
   prometheus::Gauge* prefix_observed;   // share the engine reported cached (usage.cached_tokens)
   prometheus::Gauge* in_flight;
   prometheus::Gauge* ready;
-  prometheus::Histogram* ttft;
-  prometheus::Histogram* e2e;
+  metrics::Histogram* ttft;
+  metrics::Histogram* e2e;
   prometheus::Counter* errors_connect;
   prometheus::Counter* errors_reset;
   prometheus::Counter* errors_timeout;
@@ -102,7 +102,9 @@ class GatewayMetrics {
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Gauge>* queue_depth_;
-  prometheus::Family<prometheus::Histogram>* queue_wait_;
+  // Observed on the request path: tidal's lock-free histograms, rendered after the registry's.
+  metrics::HistogramFamily queue_wait_{"tidal_queue_wait_seconds",
+                                       "Time admitted requests waited in the admission queue, by pool and tier."};
   prometheus::Family<prometheus::Counter>* rejected_;
   prometheus::Family<prometheus::Counter>* retries_;
   prometheus::Family<prometheus::Counter>* retries_denied_;
@@ -120,8 +122,9 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Gauge>* prefix_predicted_;
   prometheus::Family<prometheus::Gauge>* prefix_observed_;
   prometheus::Family<prometheus::Gauge>* ready_;
-  prometheus::Family<prometheus::Histogram>* ttft_;
-  prometheus::Family<prometheus::Histogram>* e2e_;
+  metrics::HistogramFamily ttft_{"tidal_ttft_seconds",
+                                 "Time to the first response byte (first token for streams), per replica."};
+  metrics::HistogramFamily e2e_{"tidal_e2e_seconds", "End-to-end request latency per replica."};
   prometheus::Family<prometheus::Counter>* upstream_errors_;
   prometheus::Counter* internal_errors_;
   uint64_t internal_errors_seen_ = 0;  // under mu_
