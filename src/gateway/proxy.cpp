@@ -51,21 +51,23 @@ namespace {
 
 // Fields the gateway does not pass on: hop-by-hop ones (RFC 9110 §7.6.1), the
 // framing and Host it sets itself, and Accept-Encoding (bodies are relayed, and
-// metered, as they come: asked for uncompressed). Checked by length first.
+// metered, as they come: asked for uncompressed). Checked by length first; the names
+// are parsed tokens (token_is).
 bool dropped_field(std::string_view name) {
+  using http::token_is;
   switch (name.size()) {
-    case 2: return http::iequals(name, "te");
-    case 4: return http::iequals(name, "host");
-    case 6: return http::iequals(name, "expect");
-    case 7: return http::iequals(name, "trailer") || http::iequals(name, "upgrade");
-    case 10: return http::iequals(name, "connection") || http::iequals(name, "keep-alive");
-    case 14: return http::iequals(name, "content-length");
-    case 15: return http::iequals(name, "accept-encoding");
-    case 16: return http::iequals(name, "proxy-connection");
+    case 2: return token_is(name, "te");
+    case 4: return token_is(name, "host");
+    case 6: return token_is(name, "expect");
+    case 7: return token_is(name, "trailer") || token_is(name, "upgrade");
+    case 10: return token_is(name, "connection") || token_is(name, "keep-alive");
+    case 14: return token_is(name, "content-length");
+    case 15: return token_is(name, "accept-encoding");
+    case 16: return token_is(name, "proxy-connection");
     // llama-server keeps generating for requests that carry a conversation id after the
     // client leaves; the gateway relies on disconnects to free slots.
-    case 17: return http::iequals(name, "transfer-encoding") || http::iequals(name, "x-conversation-id");
-    case 19: return http::iequals(name, "proxy-authorization");
+    case 17: return token_is(name, "transfer-encoding") || token_is(name, "x-conversation-id");
+    case 19: return token_is(name, "proxy-authorization");
     default: return false;
   }
 }
@@ -82,7 +84,7 @@ UpstreamRequest make_upstream_request(http::ServerRequest& client, bool strip_au
   for (const auto& f : client.fields()) {
     if (dropped_field(f.name)) continue;
     // tidal's own API key is not the engine's
-    if (replace_authorization && http::iequals(f.name, "authorization")) continue;
+    if (replace_authorization && http::token_is(f.name, "authorization")) continue;
     http::append_field(h, f.name, f.value);
   }
   if (!authorization.empty()) http::append_field(h, "Authorization", authorization);
@@ -132,7 +134,7 @@ http::awaitable<bool> relay_body(http::Connection& conn, http::ResponseReader& r
   fields.clear();
   for (const auto& f : head.fields) {
     const std::string_view name = f.name;
-    if (!http::iequals(name, "content-type") && !http::iequals(name, "retry-after") && !is_x_header(name)) continue;
+    if (!http::token_is(name, "content-type") && !http::token_is(name, "retry-after") && !is_x_header(name)) continue;
     const bool overridden = std::any_of(extra_headers.begin(), extra_headers.end(),
                                         [&](const auto& kv) { return http::iequals(kv.first, name); });
     if (!overridden) http::append_field(fields, name, f.value);
@@ -160,7 +162,7 @@ http::awaitable<bool> open_stream(http::Exchange& client, const http::Head& head
                                   std::span<const std::pair<std::string, std::string>> extra_headers) {
   bhttp::response<bhttp::empty_body> relay{bhttp::int_to_status(head.status), 11};
   for (const auto& f : head.fields) {
-    if (http::iequals(f.name, "content-type") || http::iequals(f.name, "cache-control") || is_x_header(f.name)) {
+    if (http::token_is(f.name, "content-type") || http::token_is(f.name, "cache-control") || is_x_header(f.name)) {
       relay.insert(f.name, f.value);
     }
   }

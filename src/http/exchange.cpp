@@ -10,6 +10,10 @@ namespace {
 
 // "HTTP/1.1 200 OK\r\n".
 void append_status_line(std::string& out, unsigned version, unsigned status, std::string_view reason) {
+  if (status == 200 && reason == "OK") {  // nearly every answer: one append
+    out.append(version == 10 ? std::string_view("HTTP/1.0 200 OK\r\n") : std::string_view("HTTP/1.1 200 OK\r\n"));
+    return;
+  }
   out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
   char code[8];
   out.append(code, std::to_chars(code, code + sizeof(code), status).ptr).append(" ").append(reason).append("\r\n");

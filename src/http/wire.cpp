@@ -77,16 +77,6 @@ constexpr std::array<bool, 256> kValueByte = [] {
   return t;
 }();
 
-// `name` (a valid token) equals `lower`, a lowercase literal of letters and '-': for
-// token characters, OR-ing 0x20 maps exactly the capitals onto these.
-bool token_is(std::string_view name, std::string_view lower) {
-  if (name.size() != lower.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    if ((name[i] | 0x20) != lower[i]) return false;
-  }
-  return true;
-}
-
 // Why the line at `line` (which has no valid "token:" start) is refused.
 ParseResult refuse_line(const char* line) {
   if (*line == ' ' || *line == '\t') return fail("obsolete line folding");

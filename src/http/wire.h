@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,25 @@ namespace tidal::http {
     // Equal but for the 0x20 bit, and a letter: the same letter in the other case.
     const char lx = static_cast<char>(x | 0x20);
     if (lx != static_cast<char>(y | 0x20) || lx < 'a' || lx > 'z') return false;
+  }
+  return true;
+}
+
+// A parsed header name (a valid token, RFC 9110 §5.6.2) equals `lower`, a lowercase
+// name of letters, digits and '-'. Exact for tokens: OR-ing 0x20 maps their capitals, and
+// no other token character, onto these; eight bytes are compared at a time.
+[[nodiscard]] inline bool token_is(std::string_view name, std::string_view lower) {
+  const size_t n = name.size();
+  if (n != lower.size()) return false;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t a = 0, b = 0;
+    std::memcpy(&a, name.data() + i, 8);
+    std::memcpy(&b, lower.data() + i, 8);
+    if ((a | 0x2020202020202020ULL) != b) return false;
+  }
+  for (; i < n; ++i) {
+    if ((name[i] | 0x20) != lower[i]) return false;
   }
   return true;
 }

@@ -353,6 +353,30 @@ TEST(WireTest, MutatedHeaderLinesReadAsTheLineByLineReference) {
   EXPECT_GT(refused, 2000);
 }
 
+// token_is (OR-ing 0x20, eight bytes at a time) against Beast's iequals: random tokens
+// of every token character, and random-case copies of the literals, all lengths.
+TEST(WireTest, TokenIsAgreesWithCaseInsensitiveEqualityOnTokens) {
+  Rng rng(31);
+  const std::string tchars = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const std::vector<std::string> literals = {"te", "host", "content-length", "transfer-encoding", "x-conversation-id",
+                                             "proxy-authorization", "content-type", "a1-b2-c3", "x"};
+  int equal = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const std::string& lit = literals[rng.below(literals.size())];
+    std::string name;
+    if (rng.below(2) == 0) {
+      name = random_case(rng, lit);
+      if (rng.below(2) == 0) name[rng.below(name.size())] = tchars[rng.below(tchars.size())];
+    } else {
+      for (size_t k = lit.size() - (rng.below(3) == 0 ? 1 : 0); k > 0; --k) name += tchars[rng.below(tchars.size())];
+    }
+    const bool want = beast::iequals(name, lit);
+    ASSERT_EQ(token_is(name, lit), want) << name << " vs " << lit;
+    equal += want ? 1 : 0;
+  }
+  EXPECT_GT(equal, 20000);
+}
+
 TEST(WireTest, ChunkDecoderRefusesBadFramingAndStopsAtTheEnd) {
   for (std::string bad : {"x\r\n", "5\r\nhello\n", "\r\n", "5\nhello\r\n", "1234567890abcdef0\r\n"}) {
     ChunkDecoder d;
