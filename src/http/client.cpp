@@ -80,7 +80,7 @@ awaitable<error_code> ResponseReader::read_header(Connection& c, std::chrono::mi
   if (parsed.status == ParseStatus::kError) co_return bhttp::error::bad_value;
   // The head moves into the reader (its fields are views), the rest stays as body bytes.
   head_bytes_.assign(c.buffer, 0, parsed.consumed);
-  head_.rebase(c.buffer.data(), head_bytes_.data());
+  head_.rebase(std::string_view(c.buffer).substr(0, parsed.consumed), head_bytes_.data());
   c.buffer.erase(0, parsed.consumed);
   const unsigned s = head_.status;
   if (s < 200 || s == 204 || s == 304) {

@@ -209,8 +209,14 @@ std::string_view Head::find(std::string_view name) const {
   return {};
 }
 
-void Head::rebase(const char* from, const char* to) {
-  auto moved = [&](std::string_view& v) { v = std::string_view(to + (v.data() - from), v.size()); };
+void Head::rebase(std::string_view from, const char* to) {
+  // Addresses compared as integers: a view outside `from` (or a null one) is no
+  // pointer into it, and subtracting across objects is undefined.
+  const auto base = reinterpret_cast<uintptr_t>(from.data());
+  auto moved = [&](std::string_view& v) {
+    const auto at = reinterpret_cast<uintptr_t>(v.data());
+    if (at >= base && at - base <= from.size()) v = std::string_view(to + (at - base), v.size());
+  };
   moved(method);
   moved(target);
   moved(reason);

@@ -72,8 +72,9 @@ struct Head {
 
   // The first field named `name` (case-insensitive); empty if none.
   [[nodiscard]] std::string_view find(std::string_view name) const;
-  // The parsed bytes were copied from `from` to `to`: every view follows them.
-  void rebase(const char* from, const char* to);
+  // The parsed bytes in `from` were copied to `to`: every view into them follows them
+  // (views elsewhere, such as a response head's empty method, stay as they are).
+  void rebase(std::string_view from, const char* to);
   void clear();
 };
 

@@ -377,6 +377,26 @@ TEST(WireTest, TokenIsAgreesWithCaseInsensitiveEqualityOnTokens) {
   EXPECT_GT(equal, 20000);
 }
 
+TEST(WireTest, ARebasedHeadReadsFromTheCopyAndLeavesViewsElsewhereAlone) {
+  std::string buffer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Empty:\r\nContent-Length: 2\r\n\r\n{}";
+  Head head;
+  const ParseResult parsed = parse_response_head(buffer, head);
+  ASSERT_EQ(parsed.status, ParseStatus::kDone);
+  const std::string_view before_method = head.method;  // a response head has none: no view into the buffer
+  std::string copy = buffer.substr(0, parsed.consumed);
+  head.rebase(std::string_view(buffer).substr(0, parsed.consumed), copy.data());
+  std::fill(buffer.begin(), buffer.end(), '#');  // the original bytes are gone
+  EXPECT_EQ(head.reason, "OK");
+  EXPECT_EQ(head.find("content-type"), "application/json");
+  EXPECT_EQ(head.find("x-empty"), "");
+  EXPECT_EQ(head.find("content-length"), "2");
+  const auto inside = [&](std::string_view v) { return v.data() >= copy.data() && v.data() <= copy.data() + copy.size(); };
+  EXPECT_TRUE(inside(head.reason));
+  for (const auto& f : head.fields) EXPECT_TRUE(inside(f.name) && inside(f.value)) << f.name;
+  EXPECT_EQ(head.method.data(), before_method.data());
+  EXPECT_TRUE(head.method.empty());
+}
+
 TEST(WireTest, ChunkDecoderRefusesBadFramingAndStopsAtTheEnd) {
   for (std::string bad : {"x\r\n", "5\r\nhello\n", "\r\n", "5\nhello\r\n", "1234567890abcdef0\r\n"}) {
     ChunkDecoder d;
