@@ -5,6 +5,7 @@
 #include "bench/report.h"
 #include "bench/request_source.h"
 #include "common/tokens.h"
+#include "support/paths.h"
 
 namespace tidal::bench {
 namespace {
@@ -63,7 +64,7 @@ TEST(RequestSourceTest, OpenLoopHonoursRateCountAndLengths) {
 
 TEST(RequestSourceTest, TraceReplayScalesTime) {
   SourceOptions o;
-  o.trace_path = TIDAL_TEST_DATA_DIR "/mooncake_sample.jsonl";
+  o.trace_path = testing_paths::data_dir() + "/mooncake_sample.jsonl";
   o.trace_time_scale = 10;
   auto src = RequestSource::create(o);
   ASSERT_TRUE(src);

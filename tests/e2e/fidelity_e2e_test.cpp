@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "e2e/support.h"
+#include "support/paths.h"
 
 namespace tidal::e2e {
 namespace {
@@ -21,7 +22,7 @@ double at(const boost::json::object& o, const char* metric, const char* q) {
 }
 
 TEST(FidelityE2E, SimulatorMatchesRealEnginesOnTheSameTrace) {
-  const std::string trace = TIDAL_TEST_DATA_DIR "/azure_code_300.csv";
+  const std::string trace = testing_paths::data_dir() + "/azure_code_300.csv";
   const std::string real_json = "/tmp/tidal-fid-real-" + std::to_string(::getpid()) + ".json";
   const std::string sim_json = "/tmp/tidal-fid-sim-" + std::to_string(::getpid()) + ".json";
 
@@ -32,7 +33,7 @@ TEST(FidelityE2E, SimulatorMatchesRealEnginesOnTheSameTrace) {
                  "--no-progress", "--json", real_json});
   ASSERT_EQ(bench.wait(180s), 0) << bench.log();
   Process sim({"simulate", "--trace", trace, "--trace-time-scale", "4", "-c",
-               TIDAL_SOURCE_DIR "/examples/sim/fidelity-2x-h100.yaml", "--json", sim_json});
+               testing_paths::source_dir() + "/examples/sim/fidelity-2x-h100.yaml", "--json", sim_json});
   ASSERT_EQ(sim.wait(60s), 0) << sim.log();
 
   const auto real = read_json(real_json), simulated = read_json(sim_json);

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "e2e/support.h"
+#include "support/paths.h"
 
 namespace tidal::e2e {
 namespace {
@@ -17,7 +18,7 @@ using namespace std::chrono_literals;
 TEST(SimulateE2E, ComparesPoliciesAndWritesJsonAndHtmlThatABrowserRenders) {
   const std::string dir = "/tmp/tidal-sim-e2e-" + std::to_string(::getpid());
   const std::string json = dir + ".json", html = dir + ".html";
-  const std::string examples = TIDAL_SOURCE_DIR "/examples/sim/";
+  const std::string examples = testing_paths::source_dir() + "/examples/sim/";
   Process sim({"simulate", "--scenario", "spike", "--rate", "2", "--seed", "7", "--compare", examples + "static-peak.yaml",
                examples + "threshold.yaml", "--json", json, "--html", html});
   ASSERT_EQ(sim.wait(120s), 0) << sim.log();

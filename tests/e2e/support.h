@@ -14,13 +14,14 @@
 #include <boost/json/value.hpp>
 
 #include "http/client.h"
+#include "support/paths.h"
 
 namespace tidal::e2e {
 
 // A child process (the tidal binary unless `exe` is given); killed (SIGKILL) when destroyed.
 class Process {
  public:
-  Process(std::vector<std::string> args, std::vector<std::string> env = {}, std::string exe = TIDAL_BINARY);
+  Process(std::vector<std::string> args, std::vector<std::string> env = {}, std::string exe = testing_paths::tidal_binary());
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;

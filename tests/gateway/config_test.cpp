@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/models_merge.h"
+#include "support/paths.h"
 
 namespace tidal::gateway {
 namespace {
@@ -86,7 +87,7 @@ TEST(ModelsMergeTest, UnionById) {
 
 
 TEST(GatewayConfigTest, ExampleAutoscaleConfigReadsAsShipped) {
-  const std::string path = TIDAL_SOURCE_DIR "/examples/serve/autoscale.yaml";
+  const std::string path = testing_paths::source_dir() + "/examples/serve/autoscale.yaml";
   auto c = load_config(path);
   ASSERT_TRUE(c) << c.error().message;
   ASSERT_TRUE(c->pools.at(0).scaling);

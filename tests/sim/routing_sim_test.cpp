@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "sim/runner.h"
+#include "support/paths.h"
 
 namespace tidal::sim {
 namespace {
@@ -18,7 +19,7 @@ SimResult run(const std::string& policy) {
   c.queue_timeout_s = 600;
   c.routing.policy = policy;
   ScenarioParams sizes;
-  const std::string trace = TIDAL_TEST_DATA_DIR "/mooncake_first1000.jsonl";
+  const std::string trace = testing_paths::data_dir() + "/mooncake_first1000.jsonl";
   auto w = Workload::trace(trace, 3.0, 1.0, sizes, 1);
   auto sizing = Workload::trace(trace, 3.0, 1.0, sizes, 1);
   EXPECT_TRUE(w && sizing);

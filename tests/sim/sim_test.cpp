@@ -12,6 +12,7 @@
 #include "sim/html_report.h"
 #include "sim/report.h"
 #include "sim/runner.h"
+#include "support/paths.h"
 
 namespace tidal::sim {
 namespace {
@@ -123,7 +124,7 @@ TEST(TraceWorkloadTest, MooncakeSharedLeadingIdsShareEnginePrefixBlocks) {
   EXPECT_TRUE(std::equal(pa.begin(), pa.begin() + 64, pb.begin()));
   EXPECT_NE(pa[64], pb[64]);
   ScenarioParams sizes;
-  auto w = Workload::trace(TIDAL_TEST_DATA_DIR "/mooncake_sample.jsonl", 2.0, 1.0, sizes, 1);
+  auto w = Workload::trace(testing_paths::data_dir() + "/mooncake_sample.jsonl", 2.0, 1.0, sizes, 1);
   ASSERT_TRUE(w);
   size_t n = 0;
   while (auto r = (*w)->next()) {
@@ -131,7 +132,7 @@ TEST(TraceWorkloadTest, MooncakeSharedLeadingIdsShareEnginePrefixBlocks) {
     ++n;
   }
   EXPECT_EQ(n, 20u);
-  auto doubled = Workload::trace(TIDAL_TEST_DATA_DIR "/azure_code_sample.csv", 1.0, 2.0, sizes, 1);
+  auto doubled = Workload::trace(testing_paths::data_dir() + "/azure_code_sample.csv", 1.0, 2.0, sizes, 1);
   ASSERT_TRUE(doubled);
   n = 0;
   while ((*doubled)->next()) ++n;
@@ -269,7 +270,7 @@ TEST(SimulationTest, SpotPreemptionsRetryOrFailTheirRequestsAndCostLess) {
 
 TEST(TraceWorkloadTest, ServeGenClientWindowsDriveArrivals) {
   ScenarioParams sizes;
-  auto w = Workload::trace(TIDAL_TEST_DATA_DIR "/servegen_client_chunk8_100.csv", 1.0, 0.01, sizes, 5);
+  auto w = Workload::trace(testing_paths::data_dir() + "/servegen_client_chunk8_100.csv", 1.0, 0.01, sizes, 5);
   ASSERT_TRUE(w) << w.error().message;
   EXPECT_NEAR((*w)->rate_at(10), 74.823 * 0.01, 1e-3);
   double expected = 0;

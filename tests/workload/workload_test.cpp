@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/tokens.h"
+#include "support/paths.h"
 #include "workload/arrivals.h"
 #include "workload/synthetic_text.h"
 #include "workload/trace_reader.h"
@@ -11,7 +12,7 @@
 namespace tidal::workload {
 namespace {
 
-const std::string kData = TIDAL_TEST_DATA_DIR;
+const std::string kData = testing_paths::data_dir();
 
 TEST(AzureTimestampTest, ParsesBothTraceGenerations) {
   auto a = parse_azure_timestamp("2023-11-16 18:17:03.9800000");
