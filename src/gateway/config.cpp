@@ -144,7 +144,7 @@ GatewayConfig decode(const YAML::Node& root) {
     check_keys(g, "gateway", {"host", "port", "threads", "max_body_bytes", "connect_timeout_ms", "request_timeout_s",
                               "upstream_idle_timeout_s", "client_idle_timeout_s", "max_attempts",
                               "stream_keepalive_s", "drain_timeout_s", "client_write_timeout_s", "max_connections",
-                              "client_send_buffer_bytes"});
+                              "client_send_buffer_bytes", "disconnect_watch_after_ms"});
     read(g, "gateway", "host", c.host);
     read(g, "gateway", "port", c.port);
     read(g, "gateway", "threads", c.threads);
@@ -158,6 +158,7 @@ GatewayConfig decode(const YAML::Node& root) {
     read(g, "gateway", "drain_timeout_s", c.drain_timeout_s);
     read(g, "gateway", "client_write_timeout_s", c.client_write_timeout_s);
     read(g, "gateway", "max_connections", c.max_connections);
+    read(g, "gateway", "disconnect_watch_after_ms", c.disconnect_watch_after_ms);
     read(g, "gateway", "client_send_buffer_bytes", c.client_send_buffer_bytes);
   }
   if (auto r = root["routing"]) routing::read_routing(r, "routing", c.routing);

@@ -70,6 +70,10 @@ struct GatewayConfig {
   double client_write_timeout_s = 60;    // a client that reads nothing this long is dropped (its replica slot freed)
   uint32_t max_connections = 10'000;     // open client connections; more get 503 and are closed; 0 = no cap
   uint32_t client_send_buffer_bytes = 0; // SO_SNDBUF of client connections (nginx `listen ... sndbuf=`); 0 = the OS's
+  // A request still running after this long has its client watched for leaving (one
+  // epoll_ctl), and is cancelled, its replica slot freed, when the client goes; sooner
+  // answers cost no watch. 0: every request from its start.
+  uint32_t disconnect_watch_after_ms = 50;
   uint32_t max_attempts = 3;             // tries per request across replicas (before the first byte)
   double stream_keepalive_s = 5;         // a stream waiting for scale from zero gets an SSE comment this often
   double drain_timeout_s = 30;           // SIGTERM: stop accepting, let requests finish this long, then exit

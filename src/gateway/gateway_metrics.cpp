@@ -42,6 +42,7 @@ GatewayMetrics::GatewayMetrics() {
   internal_errors_ = &BuildCounter().Name("tidal_internal_errors_total").Help("Unexpected failures caught at the top of a coroutine.").Register(r).Add({});
   limiter_failures_ = &BuildCounter().Name("tidal_ratelimit_backend_failures_total").Help("Rate-limit decisions the backend (Redis) could not make; rate_limits.on_failure decided them.").Register(r).Add({});
   limiter_local_ = &BuildCounter().Name("tidal_ratelimit_local_decisions_total").Help("Rate-limit decisions made from the local cache without waiting for Redis (rate_limits.local_cache_ms).").Register(r).Add({});
+  client_watches_ = &BuildCounter().Name("tidal_client_watches_total").Help("Requests that ran past gateway.disconnect_watch_after_ms, so their client was watched for leaving.").Register(r).Add({});
   replicas_by_state_ = &BuildGauge().Name("tidal_replicas").Help("Replicas the controller manages, by pool and state.").Register(r);
   desired_replicas_ = &BuildGauge().Name("tidal_desired_replicas").Help("Replicas (ready + starting) the controller wants.").Register(r);
   scaling_decisions_ = &BuildCounter().Name("tidal_scaling_decisions_total").Help("Scale decisions by pool, direction and the policy that drove them.").Register(r);
@@ -223,6 +224,11 @@ void GatewayMetrics::sync_limiter_local(uint64_t total) {
 void GatewayMetrics::sync_limiter_failures(uint64_t total) {
   std::lock_guard lock(mu_);
   sync_counter(*limiter_failures_, limiter_failures_seen_, total);
+}
+
+void GatewayMetrics::sync_client_watches(uint64_t total) {
+  std::lock_guard lock(mu_);
+  sync_counter(*client_watches_, client_watches_seen_, total);
 }
 
 void GatewayMetrics::sync_internal_errors(uint64_t total) {

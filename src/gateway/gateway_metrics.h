@@ -95,6 +95,8 @@ class GatewayMetrics {
   void sync_internal_errors(uint64_t total);
   void sync_limiter_failures(uint64_t total);
   void sync_limiter_local(uint64_t total);
+  // Brings tidal_client_watches_total up to the server's count of watched handlers.
+  void sync_client_watches(uint64_t total);
 
   [[nodiscard]] std::string render() const;
 
@@ -132,6 +134,8 @@ class GatewayMetrics {
   uint64_t limiter_failures_seen_ = 0;  // under mu_
   prometheus::Counter* limiter_local_;
   uint64_t limiter_local_seen_ = 0;  // under mu_
+  prometheus::Counter* client_watches_;
+  uint64_t client_watches_seen_ = 0;  // under mu_
   prometheus::Family<prometheus::Gauge>* replicas_by_state_;
   prometheus::Family<prometheus::Gauge>* desired_replicas_;
   prometheus::Family<prometheus::Counter>* scaling_decisions_;

@@ -41,6 +41,7 @@ Gateway::Impl::Impl(GatewayConfig config)
                                   .write_timeout = ms(config_.client_write_timeout_s),
                                   .max_connections = config_.max_connections,
                                   .send_buffer_bytes = static_cast<int>(config_.client_send_buffer_bytes),
+                                  .watch_after = std::chrono::milliseconds(config_.disconnect_watch_after_ms),
                                   .server_name = "tidal"},
               [this](ServerRequest& req, Exchange& ex) { return handle(req, ex); },
               [](bhttp::status s, std::string_view msg) {
@@ -292,6 +293,7 @@ http::awaitable<void> Gateway::Impl::other_route(ServerRequest& req, Exchange& e
     metrics_.sync_internal_errors(internal_errors().load());
     metrics_.sync_limiter_failures(gate_.limiter().failures());
     metrics_.sync_limiter_local(gate_.limiter().local_decisions());
+    metrics_.sync_client_watches(server_.stats().watches_armed.load(std::memory_order_relaxed));
     for (const auto& p : pools_) {
       PoolMetrics& pm = metrics_.pool(p.config.name);
       pm.fairness->Set(p.queue->jain_index());

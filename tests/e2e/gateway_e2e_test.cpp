@@ -194,6 +194,24 @@ TEST(GatewayE2E, ClientDisconnectCancelsTheUpstreamSequence) {
   }, 2s)) << call(gw.port, "GET", "/metrics").body;
 }
 
+// gateway.disconnect_watch_after_ms decides which requests get a disconnect watch:
+// none of the quick ones under a long setting, every one at 0.
+TEST(GatewayE2E, DisconnectWatchAfterDecidesWhichRequestsAreWatched) {
+  Engine e = start_engine();
+  const std::string late = write_temp(unique("watch-late") + ".yaml", "gateway: {disconnect_watch_after_ms: 60000}\n");
+  const std::string at_once = write_temp(unique("watch-now") + ".yaml", "gateway: {disconnect_watch_after_ms: 0}\n");
+  Gateway lazy = start_gateway({e.port}, 1, {"-c", late});
+  Gateway eager = start_gateway({e.port}, 1, {"-c", at_once});
+  for (const Gateway* gw : {&lazy, &eager}) {
+    for (int i = 0; i < 20; ++i) {
+      const auto r = call(gw->port, "POST", "/v1/chat/completions", chat_body("quick", 1));
+      ASSERT_EQ(r.status, 200u) << r.body;
+    }
+  }
+  EXPECT_EQ(metric_sum(call(lazy.port, "GET", "/metrics").body, "tidal_client_watches_total"), 0);
+  EXPECT_GE(metric_sum(call(eager.port, "GET", "/metrics").body, "tidal_client_watches_total"), 20);
+}
+
 // Opens a streaming request on a raw socket and waits for its first bytes.
 std::unique_ptr<http::tcp::socket> open_stream(http::asio::io_context& ctx, uint16_t port) {
   auto s = std::make_unique<http::tcp::socket>(ctx);

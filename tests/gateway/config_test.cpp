@@ -63,6 +63,18 @@ TEST(GatewayConfigTest, ErrorsNameTheFileKeyAndReason) {
   EXPECT_EQ(yaml.error().message.rfind("t.yaml: ", 0), 0u);
 }
 
+TEST(GatewayConfigTest, DisconnectWatchAfterIsReadAndNeverNegative) {
+  auto defaults = parse_config("", "defaults", kNoEnv);
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->disconnect_watch_after_ms, 50u);
+  auto set = parse_config("gateway: {disconnect_watch_after_ms: 0}", "t.yaml", kNoEnv);
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_EQ(set->disconnect_watch_after_ms, 0u);
+  auto negative = parse_config("gateway: {disconnect_watch_after_ms: -5}", "t.yaml", kNoEnv);
+  ASSERT_FALSE(negative);
+  EXPECT_EQ(negative.error().message, "t.yaml: gateway.disconnect_watch_after_ms: has the wrong type");
+}
+
 TEST(GatewayConfigTest, EnvironmentOverridesAnyKey) {
   std::string a = "TIDAL_GATEWAY__PORT=9999", b = "TIDAL_POOLS__0__MAX_QUEUE=5", c = "TIDAL_ROUTING__CHOICES=4",
               d = "TIDAL_LOG=ignored", e = "HOME=/root";
