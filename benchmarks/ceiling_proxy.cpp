@@ -43,7 +43,7 @@ struct Conn {
   bool closed = false;
   int backend = -1;         // upstream index (upstream connections)
   Conn* peer = nullptr;     // the other side of the exchange in flight
-  std::string in;           // bytes read and not yet consumed (client: request; upstream: unused)
+  std::string in;           // bytes read and not yet consumed (client: requests; upstream: a partial head)
   std::string out;          // bytes to write when the socket becomes writable
   Message msg;
 };

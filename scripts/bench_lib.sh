@@ -12,6 +12,13 @@ free_port() {  # below Linux's ephemeral range (32768-60999): no outgoing connec
 
 wait_http() { for _ in $(seq 400); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "timeout waiting for $1" >&2; return 1; }
 
+# Waits (up to 20 s) until a tidal gateway at URL reports N ready replicas; returns either way,
+# so a proxy without /healthz (nginx, the ceiling proxy) just costs the wait.
+wait_ready_replicas() {  # url n
+  for _ in $(seq 400); do curl -s "$1/healthz" | grep -q "\"ready_replicas\":$2" && return 0; sleep 0.05; done
+  return 0
+}
+
 # The port a tidal process bound (port 0) as its log reports it: "<word> ... port=N".
 bound_port() {  # log-file word
   for _ in $(seq 400); do
